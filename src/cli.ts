@@ -1,0 +1,155 @@
+/**
+ * The command-line program. The only place that prints errors and sets exit codes:
+ *   0  success
+ *   1  failure (a tool failed or is missing, a download or boot failed)
+ *   2  bad usage or bad config
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, InetbootError } from './errors.js';
+import { consoleLogger, type Logger } from './log.js';
+import { initCommand } from './commands/init.js';
+import { addEntryCommand } from './commands/add-entry.js';
+import { listCommand } from './commands/list.js';
+import { removeEntryCommand } from './commands/remove-entry.js';
+import { menuCommand } from './commands/menu.js';
+import { buildIsoCommand } from './commands/build-iso.js';
+import { smokeCommand } from './commands/smoke.js';
+import { VERSION } from './version.js';
+
+export const DEFAULT_CONFIG = 'inetboot.yaml';
+
+const EXIT_HELP = `
+Exit codes:
+  0  success
+  1  failure: a tool is missing or failed, a download or verification failed, a smoke boot missed its marker
+  2  bad usage or bad config (the message names the file, line and key)
+
+Config: ./${DEFAULT_CONFIG} unless -c/--config names another file.
+Precedence: built-in defaults < config file < command-line flags.`;
+
+export interface Io {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+}
+
+const processIo: Io = {
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+};
+
+function configOption(): Option {
+  return new Option('-c, --config <path>', 'config file').default(DEFAULT_CONFIG);
+}
+
+export function buildProgram(io: Io, loggerFor: (o: { verbose?: boolean; quiet?: boolean }) => Logger): Command {
+  const program = new Command('inetboot');
+  program
+    .description('Build boot media that boot operating systems from ordinary web servers:\nGRUB menu -> BusyBox preboot (DHCP, wget, sha256) -> kexec into the chosen kernel.')
+    .version(VERSION)
+    .option('-v, --verbose', 'show every command run')
+    .option('-q, --quiet', 'show only warnings and errors')
+    .addHelpText('after', EXIT_HELP)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
+
+  const log = () => loggerFor(program.opts());
+
+  program
+    .command('init')
+    .description('write a commented example config')
+    .addOption(configOption())
+    .option('-f, --force', 'overwrite an existing config')
+    .action(async (opts) => initCommand(opts, log()));
+
+  program
+    .command('add-entry')
+    .description('add a menu entry to the config, keeping its comments and layout')
+    .addOption(configOption())
+    .requiredOption('--id <id>', 'entry id: [a-z0-9][a-z0-9._-]*')
+    .requiredOption('--title <title>', 'menu title')
+    .requiredOption('--kernel <url>', 'http(s) URL of the kernel')
+    .option('--kernel-sha256 <hex>', 'sha256 the kernel must have')
+    .option('--initrd <url>', 'http(s) URL of the initrd')
+    .option('--initrd-sha256 <hex>', 'sha256 the initrd must have')
+    .option('--append <args>', "the target kernel's command line")
+    .option('--default', 'make this the default entry')
+    .addHelpText('after', '\nExample:\n  inetboot add-entry --id debian --title "Debian 12 installer" \\\n    --kernel http://10.0.2.2:8080/linux --initrd http://10.0.2.2:8080/initrd.gz --append "console=ttyS0"')
+    .action(async (opts) => addEntryCommand(opts, log()));
+
+  program
+    .command('list')
+    .description('list the menu entries')
+    .addOption(configOption())
+    .option('--json', 'print JSON (the normalised config) instead of a table')
+    .action(async (opts) => listCommand(opts, io.stdout));
+
+  program
+    .command('remove-entry')
+    .description('remove a menu entry from the config')
+    .addOption(configOption())
+    .argument('<id>', 'entry id')
+    .action(async (id, opts) => removeEntryCommand(id, opts, log()));
+
+  program
+    .command('menu')
+    .description('print the generated grub.cfg')
+    .addOption(configOption())
+    .action(async (opts) => menuCommand(opts, io.stdout));
+
+  program
+    .command('build-iso')
+    .description('build a hybrid BIOS+UEFI ISO (CD, or USB stick written with dd)')
+    .addOption(configOption())
+    .option('-o, --output <path>', 'ISO to write', 'inetboot.iso')
+    .option('--cache-dir <dir>', 'where downloaded Debian packages are kept (default: $XDG_CACHE_HOME/inetboot or ~/.cache/inetboot)')
+    .option('--keep-workdir', 'keep the build directory and print its path')
+    .action(async (opts) => {
+      const out = await buildIsoCommand(opts, log());
+      io.stdout(out + '\n');
+    });
+
+  program
+    .command('smoke')
+    .description('boot an ISO headless in QEMU and wait for a text on its serial console')
+    .argument('<iso>', 'ISO to boot')
+    .requiredOption('--expect <text>', 'text that proves the boot worked')
+    .option('--timeout <seconds>', 'give up after this many seconds', '300')
+    .option('--uefi', 'boot with UEFI firmware (OVMF) instead of BIOS')
+    .option('--log <file>', 'save the serial console here (default: <iso>.console.log)')
+    .option('--fail-on <text>', 'stop early and fail when this text appears (may be repeated)', collect, [])
+    .option('--memory <MiB>', 'guest memory', '1024')
+    .addHelpText('after', '\nExit 0 when the text appears, 1 when it does not (timeout, QEMU exited, or a --fail-on text),\n2 on bad usage. The console log is saved either way.')
+    .action(async (iso, opts) => {
+      await smokeCommand(iso, opts, log(), io);
+    });
+
+  return program;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  let program: Command | undefined;
+  try {
+    program = buildProgram(io, consoleLogger);
+    await program.parseAsync(argv);
+    return EXIT_OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
+      // commander has printed its message already.
+      return EXIT_USAGE;
+    }
+    if (err instanceof InetbootError) {
+      io.stderr(`inetboot: error: ${err.message}\n`);
+      if (err.hint) io.stderr(`hint: ${err.hint}\n`);
+      return err.exitCode;
+    }
+    const e = err as Error;
+    io.stderr(`inetboot: internal error (a bug, please report it): ${e?.stack ?? String(err)}\n`);
+    return EXIT_FAILURE;
+  }
+}

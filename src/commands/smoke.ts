@@ -1,0 +1,94 @@
+/**
+ * `inetboot smoke ISO --expect TEXT`: boot an ISO headless in QEMU and wait for a text on its
+ * serial console. CI jobs call this to prove that a built ISO boots (exit 0: the text appeared;
+ * 1: it did not, or a --fail-on text appeared, or QEMU exited; 2: bad usage), and keep the
+ * console log (default `<iso>.console.log`) as an artifact either way.
+ */
+import { statSync } from 'node:fs';
+import type { Io } from '../cli.js';
+import { BootFailedError, UsageError } from '../errors.js';
+import { relevantOutput } from '../exec/run.js';
+import { checkTools, type ToolNeed } from '../exec/tools.js';
+import type { Logger } from '../log.js';
+import { bootAndWatch, OVMF_CODE, OVMF_VARS, QEMU, type BootResult } from '../qemu/boot.js';
+
+export interface SmokeOptions {
+  expect: string;
+  /** Seconds, as typed. */
+  timeout: string;
+  uefi?: boolean;
+  log?: string;
+  failOn: string[];
+  /** MiB, as typed. */
+  memory: string;
+}
+
+const TAIL_LINES = 20;
+
+export async function smokeCommand(iso: string, opts: SmokeOptions, log: Logger, _io?: Io): Promise<BootResult> {
+  let isFile = false;
+  try {
+    isFile = statSync(iso).isFile();
+  } catch {
+    // reported below
+  }
+  if (!isFile) throw new UsageError(`ISO not found: ${iso}`);
+  if (opts.expect === '') throw new UsageError('--expect: the text must not be empty');
+  if (opts.failOn.some((t) => t === '')) throw new UsageError('--fail-on: the text must not be empty');
+  const timeoutS = Number(opts.timeout);
+  if (!/^\s*[0-9.]+\s*$/.test(opts.timeout) || !Number.isFinite(timeoutS) || timeoutS <= 0) {
+    throw new UsageError(`--timeout: expected a positive number of seconds, got "${opts.timeout}"`);
+  }
+  if (!/^[0-9]+$/.test(opts.memory) || Number(opts.memory) <= 0) {
+    throw new UsageError(`--memory: expected a positive whole number of MiB, got "${opts.memory}"`);
+  }
+
+  const needs: ToolNeed[] = [{ name: QEMU, reason: 'boots the ISO' }];
+  if (opts.uefi) {
+    needs.push({ name: OVMF_CODE, reason: 'UEFI firmware for --uefi' }, { name: OVMF_VARS, reason: 'UEFI variable store for --uefi' });
+  }
+  checkTools(needs);
+
+  const logFile = opts.log ?? `${iso}.console.log`;
+  const firmware = opts.uefi ? 'UEFI' : 'BIOS';
+  log.step(`booting ${iso} (${firmware}, TCG) and waiting up to ${timeoutS} s for "${opts.expect}"`);
+  const result = await bootAndWatch({
+    iso,
+    uefi: opts.uefi,
+    expect: opts.expect,
+    failOn: opts.failOn,
+    timeoutMs: Math.round(timeoutS * 1000),
+    logFile,
+    memoryMiB: Number(opts.memory),
+    logger: log,
+    onLine: (line) => log.debug(`console| ${line}`),
+  });
+
+  const secs = (result.elapsedMs / 1000).toFixed(1);
+  if (result.ok) {
+    log.info(`marker found after ${secs} s (console log: ${logFile})`);
+    return result;
+  }
+  throw new BootFailedError(failureMessage(result, opts.expect, timeoutS, secs), {
+    hint: result.reason === 'timeout' ? 'a slow machine may need a larger --timeout; the console log shows how far the boot got' : undefined,
+  });
+}
+
+function failureMessage(r: BootResult, expect: string, timeoutS: number, secs: string): string {
+  let why: string;
+  switch (r.reason) {
+    case 'fail-text':
+      why = `boot failed: "${r.matched}" appeared on the console after ${secs} s`;
+      break;
+    case 'timeout':
+      why = `boot timed out: "${expect}" did not appear within ${timeoutS} s`;
+      break;
+    default: {
+      const detail = relevantOutput(r.stderr, 10);
+      why = `QEMU exited (code ${r.exitCode}) after ${secs} s before "${expect}" appeared${detail ? `:\n${detail}` : ''}`;
+    }
+  }
+  const tail = r.lastLines.filter((l) => l.trim() !== '').slice(-TAIL_LINES);
+  const shown = tail.length > 0 ? `\nlast console lines:\n${tail.map((l) => `  | ${l}`).join('\n')}` : '\n(the console stayed silent)';
+  return `${why}${shown}\nfull console log: ${r.logFile}`;
+}

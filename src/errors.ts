@@ -1,0 +1,85 @@
+/**
+ * The error classes of inetboot. Library code throws these; only src/cli.ts turns
+ * them into messages and exit codes (0 success, 1 failure, 2 bad usage or bad config).
+ */
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export abstract class InetbootError extends Error {
+  abstract readonly exitCode: number;
+  /** Optional advice printed after the message ("what to do"). */
+  hint?: string;
+  constructor(message: string, options?: { hint?: string; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options?.hint;
+  }
+}
+
+/** One problem in a config file, with where it is and what to write instead. */
+export interface ConfigProblem {
+  file: string;
+  line?: number;
+  /** Dot path of the key, e.g. `entries[1].kernel.sha256`. Empty for the whole file. */
+  path: string;
+  message: string;
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const where = p.line === undefined ? p.file : `${p.file}:${p.line}`;
+  return p.path ? `${where}: ${p.path}: ${p.message}` : `${where}: ${p.message}`;
+}
+
+/** The config file is missing, unreadable, not YAML, or breaks a rule. Exit 2. */
+export class ConfigError extends InetbootError {
+  readonly exitCode = EXIT_USAGE;
+  readonly problems: ConfigProblem[];
+  constructor(problems: ConfigProblem[], options?: { hint?: string; cause?: unknown }) {
+    super(problems.map(formatProblem).join('\n'), options);
+    this.problems = problems;
+  }
+}
+
+/** Bad command-line usage that commander itself cannot catch. Exit 2. */
+export class UsageError extends InetbootError {
+  readonly exitCode = EXIT_USAGE;
+}
+
+/** A value cannot be written safely into GRUB script, shell or a kernel command line. Exit 2. */
+export class QuoteError extends InetbootError {
+  readonly exitCode = EXIT_USAGE;
+}
+
+/** An external program is not installed. Exit 1. */
+export class MissingToolError extends InetbootError {
+  readonly exitCode = EXIT_FAILURE;
+  readonly tools: { name: string; pkg: string; reason: string }[];
+  constructor(tools: { name: string; pkg: string; reason: string }[]) {
+    const lines = tools.map((t) => `  ${t.name} (Debian package ${t.pkg}): ${t.reason}`);
+    const pkgs = [...new Set(tools.map((t) => t.pkg))].join(' ');
+    super(`missing tools:\n${lines.join('\n')}`, { hint: `install them: apt-get install ${pkgs}` });
+    this.tools = tools;
+  }
+}
+
+/** An external program ran and failed. Exit 1. */
+export class ToolFailedError extends InetbootError {
+  readonly exitCode = EXIT_FAILURE;
+}
+
+/** A download failed or did not verify. Exit 1. */
+export class DownloadError extends InetbootError {
+  readonly exitCode = EXIT_FAILURE;
+}
+
+/** A smoke boot did not reach its marker. Exit 1. */
+export class BootFailedError extends InetbootError {
+  readonly exitCode = EXIT_FAILURE;
+}
+
+/** Anything else that fails for a reason the user can act on. Exit 1. */
+export class OperationError extends InetbootError {
+  readonly exitCode = EXIT_FAILURE;
+}

@@ -1,0 +1,107 @@
+/**
+ * The preboot kernel from a Debian linux-image package, downloaded with `apt-get download`
+ * (no other network access) and cached: cacheDir/debs/*.deb and cacheDir/kernels/<pkg>_<ver>/.
+ * Nothing is installed on the host.
+ */
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from '../../exec/run.js';
+import { OperationError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+
+export interface KernelTree {
+  /** The package and version actually used, e.g. linux-image-6.1.0-56-amd64 6.1.192-2. */
+  pkg: string;
+  version: string;
+  /** The kernel release, the directory name under lib/modules (e.g. 6.1.0-56-amd64). */
+  release: string;
+  /** Root of the extracted package. */
+  root: string;
+  vmlinuz: string;
+  modulesDir: string;
+}
+
+interface AptShow {
+  pkg: string;
+  version: string;
+  depends: string[];
+}
+
+async function aptShow(pkg: string, logger?: Logger): Promise<AptShow> {
+  let stdout: string;
+  try {
+    ({ stdout } = await run('apt-cache', ['show', '--no-all-versions', pkg], { logger }));
+  } catch (err) {
+    throw new OperationError(`Debian package ${pkg} is not known to apt`, {
+      hint: 'run "apt-get update" first, or name an existing linux-image package',
+      cause: err,
+    });
+  }
+  const field = (name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(stdout)?.[1]?.trim();
+  const version = field('Version');
+  if (!version) throw new OperationError(`apt-cache show ${pkg} printed no Version field`);
+  const depends = (field('Depends') ?? '').split(',').map((d) => d.trim().split(/[\s(|]/)[0] ?? '').filter(Boolean);
+  return { pkg: field('Package') ?? pkg, version, depends };
+}
+
+/** A metapackage (linux-image-amd64) resolves to the concrete linux-image-X package it depends on. */
+export async function resolveKernelPackage(pkg: string, logger?: Logger): Promise<AptShow> {
+  const shown = await aptShow(pkg, logger);
+  const concrete = shown.depends.find((d) => d.startsWith('linux-image-') && d !== pkg);
+  return concrete && !/^linux-image-\d/.test(pkg) ? aptShow(concrete, logger) : shown;
+}
+
+async function downloadDeb(pkg: string, version: string, cacheDir: string, logger?: Logger): Promise<string> {
+  const debDir = join(cacheDir, 'debs');
+  mkdirSync(debDir, { recursive: true });
+  const existing = readdirSync(debDir).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb') && f.includes(`_${version.replace(/:/g, '%3a')}_`));
+  if (existing) {
+    logger?.debug(`using cached ${existing}`);
+    return join(debDir, existing);
+  }
+  logger?.info(`downloading Debian package ${pkg} ${version}`);
+  const tmp = mkdtempSync(join(debDir, '.download-'));
+  try {
+    // Downloading as root into a directory _apt cannot read only produces a warning;
+    // running the download as root silences it without touching the host's apt config.
+    await run('apt-get', ['download', '-o', 'APT::Sandbox::User=root', `${pkg}=${version}`], { cwd: tmp, logger });
+    const got = readdirSync(tmp).find((f) => f.endsWith('.deb'));
+    if (!got) throw new OperationError(`apt-get download ${pkg}=${version} wrote no .deb file`);
+    renameSync(join(tmp, got), join(debDir, got));
+    return join(debDir, got);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Downloads (or reuses) and extracts a Debian kernel package. */
+export async function prepareKernelPackage(pkgName: string, cacheDir: string, logger?: Logger): Promise<KernelTree> {
+  const { pkg, version } = await resolveKernelPackage(pkgName, logger);
+  const root = join(cacheDir, 'kernels', `${pkg}_${version}`);
+  if (!existsSync(join(root, '.complete'))) {
+    const deb = await downloadDeb(pkg, version, cacheDir, logger);
+    logger?.info(`unpacking ${pkg} ${version}`);
+    mkdirSync(join(cacheDir, 'kernels'), { recursive: true });
+    const tmp = mkdtempSync(join(cacheDir, 'kernels', '.unpack-'));
+    try {
+      await run('dpkg-deb', ['-x', deb, tmp], { logger });
+      rmSync(root, { recursive: true, force: true });
+      renameSync(tmp, root);
+    } catch (err) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw err;
+    }
+  }
+  const releases = existsSync(join(root, 'lib', 'modules')) ? readdirSync(join(root, 'lib', 'modules')) : [];
+  const release = releases[0];
+  if (!release || releases.length !== 1) throw new OperationError(`${pkg} ${version}: expected one lib/modules/<release> directory, found ${releases.length}`);
+  const vmlinuz = join(root, 'boot', `vmlinuz-${release}`);
+  if (!existsSync(vmlinuz)) throw new OperationError(`${pkg} ${version} has no boot/vmlinuz-${release}`);
+  const modulesDir = join(root, 'lib', 'modules', release);
+  if (!existsSync(join(root, '.complete'))) {
+    // Debian's packages ship no modules.dep: compute it once for the whole tree.
+    await run('depmod', ['-b', root, release], { logger });
+    writeFileSync(join(root, '.complete'), `${pkg} ${version}\n`);
+  }
+  return { pkg, version, release, root, vmlinuz, modulesDir };
+}

@@ -1,0 +1,363 @@
+/**
+ * Boots an ISO headless in QEMU and watches its serial console for a marker text.
+ * Used by `inetboot smoke` (which CI jobs call) and by the boot tests.
+ *
+ * Library code: it never prints and never exits; it reports through the Logger and its result.
+ *
+ * Quirks this module works around (QEMU 7.2, OVMF 2022.11, GRUB 2.06 on Debian 12):
+ * - KVM does not work on the machines this was written on, so the machine is always TCG.
+ * - GRUB on a serial terminal draws with ANSI escapes: a marker printed by `echo` arrives as
+ *   `ESC[H ESC[J ESC[1;1H SMOKE-MARKER-42`, and OVMF clears the screen with `ESC[2J ESC[01;01H`
+ *   many times. Texts are matched both in the raw bytes and after stripping the escapes.
+ * - Under TCG the serial port is written one byte at a time, so the pipe delivers tiny chunks
+ *   and a marker is nearly always split across chunks: matching keeps the tail of the stream.
+ * - `-nodefaults` drops the default VGA, floppy, CD-ROM and NIC, so the CD-ROM and the NIC are
+ *   added explicitly; on q35 an `if=ide` drive lands on the ICH9 AHCI controller, which both
+ *   SeaBIOS and OVMF boot from.
+ * - `-drive file=...` splits its value at commas; a path with a comma must write it as `,,`.
+ * - OVMF needs its variable store writable; each boot gets a fresh copy in a temporary
+ *   directory so that boots never share (or corrupt) NVRAM state.
+ * - What reaches the serial port before grub.cfg runs differs by firmware. OVMF mirrors its
+ *   console to the serial port, so its boot messages, GRUB's "Welcome to GRUB!" and any GRUB
+ *   error before `terminal_output serial` are in the log. With SeaBIOS and no VGA
+ *   (-nodefaults) the serial port stays silent until grub.cfg switches GRUB's output to it:
+ *   a BIOS boot that fails early leaves an empty log.
+ * - QEMU catches SIGTERM and exits 0 ("terminating on signal 15"); it does NOT exit when its
+ *   stdin (the serial input) reaches EOF. So if this Node process is SIGKILLed, QEMU is left
+ *   running; every other way out (marker, timeout, SIGINT/SIGTERM/SIGHUP, process.exit) ends it.
+ * - Measured on a 2-core TCG machine, a GRUB `echo` marker appears about 0.3 s after QEMU starts
+ *   on BIOS and about 5 s after on UEFI (OVMF's own start-up dominates).
+ */
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { OperationError } from '../errors.js';
+import { spawnLong, type LongProcess } from '../exec/spawn.js';
+import { checkTools } from '../exec/tools.js';
+import type { Logger } from '../log.js';
+
+export const QEMU = 'qemu-system-x86_64';
+export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
+export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
+export const DEFAULT_MEMORY_MIB = 1024;
+
+export interface BootOptions {
+  iso: string;
+  uefi?: boolean;
+  /** The text that proves the boot worked. */
+  expect: string;
+  /** Texts that prove it failed ("Kernel panic"): stop early. */
+  failOn?: string[];
+  timeoutMs: number;
+  /** The serial console is written here as it arrives (created or truncated). */
+  logFile: string;
+  memoryMiB?: number;
+  /** Appended to QEMU's arguments. */
+  extraArgs?: string[];
+  logger?: Logger;
+  /** Each console line, with ANSI escapes and carriage returns removed. */
+  onLine?: (line: string) => void;
+}
+
+export type BootReason = 'marker' | 'fail-text' | 'timeout' | 'qemu-exited';
+
+export interface BootResult {
+  ok: boolean;
+  reason: BootReason;
+  /** The expect or fail-on text that was found. */
+  matched?: string;
+  /** From the start of QEMU to the match, the timeout or QEMU's exit. */
+  elapsedMs: number;
+  logFile: string;
+  /**
+   * QEMU's exit code. When the runner stopped it, this is 0: QEMU catches SIGTERM and exits
+   * cleanly ("terminating on signal 15"); null only if it had to be SIGKILLed.
+   */
+  exitCode?: number | null;
+  /** What QEMU wrote to stderr (its own errors, not the guest's), at most the last 64 KiB. */
+  stderr: string;
+  /** The last 50 console lines, ANSI escapes removed (the unfinished last line included). */
+  lastLines: string[];
+}
+
+/** Removes ANSI/VT100 escape sequences and control characters other than newline and tab. */
+export function stripAnsi(text: string): string {
+  const s = new AnsiStripper();
+  return s.push(text);
+}
+
+/**
+ * An ANSI escape remover that can be fed a stream piece by piece: a sequence split across
+ * two pieces is still removed.
+ */
+export class AnsiStripper {
+  private state: 'text' | 'esc' | 'csi' | 'osc' | 'osc-esc' | 'esc-intermediate' = 'text';
+
+  push(input: string): string {
+    let out = '';
+    for (const ch of input) {
+      const c = ch.codePointAt(0)!;
+      switch (this.state) {
+        case 'text':
+          if (c === 0x1b) this.state = 'esc';
+          else if (c === 0x9b) this.state = 'csi'; // 8-bit CSI
+          else if (c === 0x0a || c === 0x09 || c >= 0x20) {
+            if (c !== 0x7f) out += ch;
+          }
+          // other C0 controls (CR, BS, BEL, NUL, SI/SO) are dropped
+          break;
+        case 'esc':
+          if (c === 0x5b) this.state = 'csi'; // ESC [
+          else if (c === 0x5d) this.state = 'osc'; // ESC ]
+          else if (c >= 0x20 && c <= 0x2f) this.state = 'esc-intermediate'; // ESC ( B and friends
+          else this.state = 'text'; // two-character sequence (ESC 7, ESC c, ESC =, ...)
+          break;
+        case 'esc-intermediate':
+          if (c < 0x20 || c > 0x2f) this.state = 'text';
+          break;
+        case 'csi':
+          // parameters and intermediates are 0x20-0x3f; the final byte is 0x40-0x7e
+          if (c >= 0x40 && c <= 0x7e) this.state = 'text';
+          else if (c === 0x1b) this.state = 'esc';
+          else if (c < 0x20 || c > 0x7e) this.state = 'text'; // malformed: give up on it
+          break;
+        case 'osc':
+          if (c === 0x07) this.state = 'text';
+          else if (c === 0x1b) this.state = 'osc-esc';
+          break;
+        case 'osc-esc':
+          this.state = c === 0x5c ? 'text' : 'osc';
+          break;
+      }
+    }
+    return out;
+  }
+}
+
+export interface StreamMatch {
+  text: string;
+  kind: 'expect' | 'fail';
+}
+
+/**
+ * Watches a byte stream for a set of texts, in the raw bytes and in the text with ANSI
+ * escapes removed, across chunk boundaries. Also splits the stripped text into lines.
+ */
+export class ConsoleWatcher {
+  private readonly needles: { text: string; bytes: Buffer; kind: 'expect' | 'fail' }[];
+  private readonly keep: number;
+  private rawTail = Buffer.alloc(0);
+  private textTail = '';
+  private readonly decoder = new StringDecoder('utf8');
+  private readonly stripper = new AnsiStripper();
+  private partialLine = '';
+  private readonly recent: string[] = [];
+
+  constructor(
+    expect: string,
+    failOn: readonly string[] = [],
+    private readonly onLine?: (line: string) => void,
+    private readonly maxLines = 50,
+  ) {
+    // Fail texts first: when one chunk holds both, the failure wins (the safer verdict).
+    this.needles = [...failOn.map((t) => ({ text: t, kind: 'fail' as const })), { text: expect, kind: 'expect' as const }]
+      .filter((n) => n.text !== '')
+      .map((n) => ({ ...n, bytes: Buffer.from(n.text, 'utf8') }));
+    this.keep = Math.max(0, ...this.needles.map((n) => n.bytes.length)) - 1;
+  }
+
+  /** Feeds a chunk; returns the first text found in it (with what came before), if any. */
+  push(chunk: Buffer): StreamMatch | undefined {
+    const raw = this.rawTail.length > 0 ? Buffer.concat([this.rawTail, chunk]) : chunk;
+    this.rawTail = Buffer.from(raw.subarray(Math.max(0, raw.length - this.keep)));
+
+    const stripped = this.stripper.push(this.decoder.write(chunk));
+    const text = this.textTail + stripped;
+    this.textTail = text.slice(Math.max(0, text.length - this.keep));
+    this.addLines(stripped);
+
+    for (const n of this.needles) {
+      if (raw.includes(n.bytes) || text.includes(n.text)) return { text: n.text, kind: n.kind };
+    }
+    return undefined;
+  }
+
+  /** The last lines, the unfinished one included. */
+  lastLines(n = 20): string[] {
+    const lines = this.partialLine === '' ? this.recent : [...this.recent, this.partialLine];
+    return lines.slice(-n);
+  }
+
+  private addLines(stripped: string): void {
+    const parts = (this.partialLine + stripped).split('\n');
+    this.partialLine = parts.pop() ?? '';
+    for (const line of parts) {
+      this.recent.push(line);
+      if (this.recent.length > this.maxLines) this.recent.shift();
+      this.onLine?.(line);
+    }
+  }
+}
+
+/** Escapes a value for QEMU's comma-separated option syntax. */
+function qemuOptValue(value: string): string {
+  return value.replace(/,/g, ',,');
+}
+
+export function qemuArgs(opts: { iso: string; memoryMiB: number; uefiVars?: string; extraArgs?: string[] }): string[] {
+  const args = [
+    '-machine', 'q35,accel=tcg',
+    '-m', String(opts.memoryMiB),
+    '-smp', '1',
+    '-nodefaults',
+    '-display', 'none',
+    // signal=off: a Ctrl-C typed on the serial console is not taken as "quit QEMU"
+    '-chardev', 'stdio,id=console,signal=off',
+    '-serial', 'chardev:console',
+    '-monitor', 'none',
+    '-no-reboot',
+  ];
+  if (opts.uefiVars) {
+    args.push(
+      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${qemuOptValue(OVMF_CODE)}`,
+      '-drive', `if=pflash,format=raw,unit=1,file=${qemuOptValue(opts.uefiVars)}`,
+    );
+  }
+  args.push(
+    '-drive', `file=${qemuOptValue(opts.iso)},format=raw,media=cdrom,readonly=on,if=ide,index=0`,
+    '-boot', 'd',
+    '-netdev', 'user,id=n0',
+    '-device', 'virtio-net-pci,netdev=n0',
+    ...(opts.extraArgs ?? []),
+  );
+  return args;
+}
+
+const STDERR_KEEP = 64 * 1024;
+const INTERRUPT_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Boots `iso` and resolves when `expect` appears on the serial console (ok), a `failOn` text
+ * appears, the timeout passes, or QEMU exits. QEMU is ended on every path before this settles.
+ * Throws MissingToolError when QEMU or OVMF is missing, OperationError when interrupted.
+ */
+export async function bootAndWatch(opts: BootOptions): Promise<BootResult> {
+  if (opts.expect === '') throw new OperationError('bootAndWatch: the expect text is empty');
+  checkTools([
+    { name: QEMU, reason: 'boots the ISO' },
+    ...(opts.uefi
+      ? [
+          { name: OVMF_CODE, reason: 'UEFI firmware for --uefi' },
+          { name: OVMF_VARS, reason: 'UEFI variable store template for --uefi' },
+        ]
+      : []),
+  ]);
+
+  let tempDir: string | undefined;
+  let uefiVars: string | undefined;
+  if (opts.uefi) {
+    tempDir = mkdtempSync(join(tmpdir(), 'inetboot-ovmf-'));
+    uefiVars = join(tempDir, 'OVMF_VARS.fd');
+    copyFileSync(OVMF_VARS, uefiVars);
+  }
+  mkdirSync(dirname(opts.logFile), { recursive: true });
+  // Written synchronously chunk by chunk: the log is complete up to the last byte even if
+  // this process is killed.
+  const logFd = openSync(opts.logFile, 'w');
+
+  const args = qemuArgs({ iso: opts.iso, memoryMiB: opts.memoryMiB ?? DEFAULT_MEMORY_MIB, uefiVars, extraArgs: opts.extraArgs });
+  const watcher = new ConsoleWatcher(opts.expect, opts.failOn ?? [], opts.onLine);
+  const start = performance.now();
+  let proc: LongProcess | undefined;
+  let logOpen = true;
+  let reraise: NodeJS.Signals | undefined;
+  const cleanups: (() => void)[] = [];
+  try {
+    proc = spawnLong(QEMU, args, { logger: opts.logger });
+    const p = proc;
+    // If this process exits some other way (process.exit elsewhere), take QEMU along.
+    const onExit = () => p.child.kill('SIGKILL');
+    process.once('exit', onExit);
+    cleanups.push(() => process.removeListener('exit', onExit));
+
+    let stderr = '';
+    p.child.stderr.setEncoding('utf8');
+    p.child.stderr.on('data', (s: string) => {
+      stderr = (stderr + s).slice(-STDERR_KEEP);
+    });
+
+    type Outcome =
+      | { kind: 'match'; match: StreamMatch; at: number }
+      | { kind: 'timeout'; at: number }
+      | { kind: 'exited'; at: number }
+      | { kind: 'signal'; signal: NodeJS.Signals };
+    const outcome = await new Promise<Outcome>((resolve, reject) => {
+      let settled = false;
+      const settle = (o: Outcome) => {
+        if (settled) return;
+        settled = true;
+        resolve(o);
+      };
+      p.child.stdout.on('data', (chunk: Buffer) => {
+        if (logOpen) writeSync(logFd, chunk);
+        if (settled) return;
+        const m = watcher.push(chunk);
+        if (m) settle({ kind: 'match', match: m, at: performance.now() });
+      });
+      // setTimeout treats anything above 2^31-1 ms (24.8 days) as 1 ms.
+      const timer = setTimeout(() => settle({ kind: 'timeout', at: performance.now() }), Math.min(opts.timeoutMs, 2 ** 31 - 1));
+      cleanups.push(() => clearTimeout(timer));
+      p.exited.then(
+        () => settle({ kind: 'exited', at: performance.now() }),
+        (err: unknown) => {
+          if (!settled) {
+            settled = true;
+            reject(err);
+          }
+        },
+      );
+      for (const signal of INTERRUPT_SIGNALS) {
+        // Ctrl-C in a terminal reaches QEMU too (same process group), so QEMU may exit before
+        // this handler runs: the signal is remembered whatever settles first.
+        const handler = () => {
+          reraise ??= signal;
+          settle({ kind: 'signal', signal });
+        };
+        process.on(signal, handler);
+        cleanups.push(() => process.removeListener(signal, handler));
+      }
+    });
+
+    const exit = await p.stop();
+    if (reraise) {
+      throw new OperationError(`interrupted by ${reraise}; QEMU was stopped (console log: ${opts.logFile})`);
+    }
+    const base = { logFile: opts.logFile, stderr, lastLines: watcher.lastLines(50), exitCode: exit.code };
+    switch (outcome.kind) {
+      case 'match':
+        return {
+          ...base,
+          ok: outcome.match.kind === 'expect',
+          reason: outcome.match.kind === 'expect' ? 'marker' : 'fail-text',
+          matched: outcome.match.text,
+          elapsedMs: outcome.at - start,
+        };
+      case 'timeout':
+        return { ...base, ok: false, reason: 'timeout', elapsedMs: outcome.at - start };
+      case 'exited':
+        return { ...base, ok: false, reason: 'qemu-exited', elapsedMs: outcome.at - start };
+      default: // 'signal': handled above
+        throw new OperationError(`interrupted by ${outcome.signal}`);
+    }
+  } finally {
+    for (const c of cleanups) c();
+    if (proc?.running) await proc.stop({ signal: 'SIGKILL' }).catch(() => undefined);
+    logOpen = false;
+    closeSync(logFd);
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    // Our handler replaced Node's default action (exit) for this signal. With QEMU stopped and
+    // everything cleaned up, give the signal back to that default unless someone else listens.
+    if (reraise && process.listenerCount(reraise) === 0) process.kill(process.pid, reraise);
+  }
+}
