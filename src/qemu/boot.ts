@@ -43,7 +43,13 @@ export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
 export const DEFAULT_MEMORY_MIB = 1024;
 
 export interface BootOptions {
-  iso: string;
+  /** The ISO to boot from (as a CD). Either this or `direct`. */
+  iso?: string;
+  /** Boot a kernel directly (QEMU's -kernel/-initrd/-append), as GRUB would: the tests use it
+   * to start the preboot with a chosen `ib.entry=` without going through the menu. */
+  direct?: DirectBoot;
+  /** QEMU's network arguments; default: user networking (guest sees the host's loopback as 10.0.2.2) on virtio-net. */
+  network?: string[];
   uefi?: boolean;
   /** The text that proves the boot worked. */
   expect: string;
@@ -205,7 +211,15 @@ function qemuOptValue(value: string): string {
   return value.replace(/,/g, ',,');
 }
 
-export function qemuArgs(opts: { iso: string; memoryMiB: number; uefiVars?: string; extraArgs?: string[] }): string[] {
+export interface DirectBoot {
+  kernel: string;
+  initrd?: string;
+  append: string;
+}
+
+export const DEFAULT_NETWORK = ['-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0'];
+
+export function qemuArgs(opts: { iso?: string; direct?: DirectBoot; memoryMiB: number; uefiVars?: string; network?: string[]; extraArgs?: string[] }): string[] {
   const args = [
     '-machine', 'q35,accel=tcg',
     '-m', String(opts.memoryMiB),
@@ -224,13 +238,15 @@ export function qemuArgs(opts: { iso: string; memoryMiB: number; uefiVars?: stri
       '-drive', `if=pflash,format=raw,unit=1,file=${qemuOptValue(opts.uefiVars)}`,
     );
   }
-  args.push(
-    '-drive', `file=${qemuOptValue(opts.iso)},format=raw,media=cdrom,readonly=on,if=ide,index=0`,
-    '-boot', 'd',
-    '-netdev', 'user,id=n0',
-    '-device', 'virtio-net-pci,netdev=n0',
-    ...(opts.extraArgs ?? []),
-  );
+  if (opts.iso) {
+    args.push('-drive', `file=${qemuOptValue(opts.iso)},format=raw,media=cdrom,readonly=on,if=ide,index=0`, '-boot', 'd');
+  }
+  if (opts.direct) {
+    args.push('-kernel', opts.direct.kernel, '-append', opts.direct.append);
+    if (opts.direct.initrd) args.push('-initrd', opts.direct.initrd);
+  }
+  if (!opts.iso && !opts.direct) throw new Error('internal: qemuArgs needs an ISO or a kernel to boot');
+  args.push(...(opts.network ?? DEFAULT_NETWORK), ...(opts.extraArgs ?? []));
   return args;
 }
 
@@ -266,7 +282,14 @@ export async function bootAndWatch(opts: BootOptions): Promise<BootResult> {
   // this process is killed.
   const logFd = openSync(opts.logFile, 'w');
 
-  const args = qemuArgs({ iso: opts.iso, memoryMiB: opts.memoryMiB ?? DEFAULT_MEMORY_MIB, uefiVars, extraArgs: opts.extraArgs });
+  const args = qemuArgs({
+    iso: opts.iso,
+    direct: opts.direct,
+    memoryMiB: opts.memoryMiB ?? DEFAULT_MEMORY_MIB,
+    uefiVars,
+    network: opts.network,
+    extraArgs: opts.extraArgs,
+  });
   const watcher = new ConsoleWatcher(opts.expect, opts.failOn ?? [], opts.onLine);
   const start = performance.now();
   let proc: LongProcess | undefined;

@@ -117,10 +117,15 @@ describe('build-iso (real grub-mkrescue, xorriso, Debian packages)', () => {
     expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(cpio.map((e) => e.path).sort());
   });
 
-  it('has an init that BusyBox sh parses', async () => {
-    const r = await execa('busybox', ['sh', '-n', join(PREBOOT_OVERLAY, 'init')], { reject: false });
-    expect(r.stderr).toBe('');
-    expect(r.exitCode).toBe(0);
+  it('has an init and init libraries that BusyBox sh parses, all inside the initramfs', async () => {
+    const scripts = ['init', ...readdirSync(join(PREBOOT_OVERLAY, 'lib/inetboot')).map((f) => `lib/inetboot/${f}`)];
+    expect(scripts.length).toBeGreaterThan(1);
+    for (const s of scripts) {
+      const r = await execa('busybox', ['sh', '-n', join(PREBOOT_OVERLAY, s)], { reject: false });
+      expect(r.stderr, s).toBe('');
+      expect(r.exitCode, s).toBe(0);
+      expect(byPath.get(s)?.data.equals(readFileSync(join(PREBOOT_OVERLAY, s))), s).toBe(true);
+    }
   });
 
   it('builds the same initramfs bytes again from the same inputs', async () => {

@@ -1,0 +1,60 @@
+# shellcheck shell=sh
+# inetboot preboot: console messages, rescue shell, mounts. Sourced by /init (BusyBox ash); defines functions only.
+
+# Messages go to every active console (with console=tty0 console=ttyS0 the kernel makes only the
+# last one /dev/console, yet a person may be looking at the screen).
+CONSOLES=
+say() {
+	if [ -z "$CONSOLES" ]; then
+		echo "inetboot: $*"
+		return
+	fi
+	for c in $CONSOLES; do
+		echo "inetboot: $*" >"/dev/$c" 2>/dev/null
+	done
+}
+
+find_consoles() {
+	CONSOLES=
+	active=
+	[ -r /sys/class/tty/console/active ] && read -r active </sys/class/tty/console/active
+	for c in $active; do
+		# tty0 means "the current virtual terminal": write there through tty1's twin.
+		[ "$c" = tty0 ] && c=tty1
+		[ -c "/dev/$c" ] && CONSOLES="$CONSOLES $c"
+	done
+}
+
+# Never returns. Offers a shell on every console; typing `exit` starts it again.
+rescue() {
+	say "$*"
+	say "boot stopped. A shell follows; the log above says why. Type 'reboot -f' to restart."
+	for c in ${CONSOLES:-console}; do
+		(
+			while :; do
+				setsid sh -c 'exec sh -l <"$1" >"$1" 2>&1' sh "/dev/$c"
+				sleep 1
+			done
+		) &
+	done
+	while :; do
+		wait
+		sleep 60
+	done
+}
+
+fail() {
+	rescue "ERROR: $*"
+}
+
+mount_basics() {
+	mkdir -p /proc /sys /dev /run /tmp
+	mount -t proc proc /proc
+	mount -t sysfs sysfs /sys
+	mount -t devtmpfs devtmpfs /dev 2>/dev/null || mdev -s
+	mkdir -p /dev/pts
+	mount -t devpts devpts /dev/pts
+	mount -t tmpfs -o mode=0755 tmpfs /run
+	mkdir -p "$IB_RUN"
+}
+
