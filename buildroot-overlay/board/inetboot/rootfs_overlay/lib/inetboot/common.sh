@@ -58,3 +58,34 @@ mount_basics() {
 	mkdir -p "$IB_RUN"
 }
 
+
+# cmdline_get KEY: prints the value of the last KEY=VALUE on the kernel command line
+# (IB_CMDLINE_FILE, default /proc/cmdline) and returns 0; returns 1 when KEY is absent.
+# Words are split as the kernel's next_arg() splits them: at spaces outside double quotes,
+# and the quotes are removed from the value (ib.append="console=ttyS0 quiet").
+# A bare KEY (no "=") prints nothing and returns 0. No eval: awk reads the text as data.
+cmdline_get() {
+	awk -v key="$1" '
+	{
+		line = line $0 " "
+	}
+	END {
+		found = 0; n = length(line); i = 1
+		while (i <= n) {
+			while (i <= n && substr(line, i, 1) ~ /[ \t\n]/) i++
+			if (i > n) break
+			word = ""; inq = 0
+			while (i <= n) {
+				c = substr(line, i, 1)
+				if (c == "\"") { inq = !inq; i++; continue }
+				if (!inq && c ~ /[ \t\n]/) break
+				word = word c; i++
+			}
+			eq = index(word, "=")
+			k = eq ? substr(word, 1, eq - 1) : word
+			if (k == key) { found = 1; val = eq ? substr(word, eq + 1) : "" }
+		}
+		if (found) { printf "%s", val; exit 0 }
+		exit 1
+	}' "${IB_CMDLINE_FILE:-/proc/cmdline}"
+}

@@ -19,16 +19,7 @@ valid_id() {
 
 # The entry to boot: ib.entry= on the kernel command line (GRUB's menu sets it), else the default.
 choose_entry() {
-	cmdline=
-	read -r cmdline </proc/cmdline
-	entry=
-	set -f
-	for w in $cmdline; do
-		case "$w" in
-		ib.entry=*) entry=${w#ib.entry=} ;;
-		esac
-	done
-	set +f
+	entry=$(cmdline_get ib.entry)
 	if [ -z "$entry" ] && [ -r "$IB_DATA/default" ]; then
 		read -r entry <"$IB_DATA/default"
 	fi
@@ -36,4 +27,3 @@ choose_entry() {
 	[ -d "$IB_DATA/entries/$entry" ] || fail "no entry '$entry' on this boot medium (known: $(ls "$IB_DATA/entries" | tr '\n' ' '))"
 	ENTRY=$entry
 }
-
