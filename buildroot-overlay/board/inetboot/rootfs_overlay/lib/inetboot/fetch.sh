@@ -8,7 +8,7 @@ fetch() {
 	dest=$3
 	rm -f "$dest" "$dest.part"
 	say "downloading $url"
-	if ! timeout -s KILL "$IB_DOWNLOAD_TIMEOUT" wget -O "$dest.part" "$url"; then
+	if ! timeout -s KILL "$IB_DOWNLOAD_TIMEOUT" sh -c '. /lib/inetboot/http.sh; ib_wget "$1" "$2"' sh "$url" "$dest.part"; then
 		rm -f "$dest.part"
 		say "ERROR: download failed: $url (see wget's message above)"
 		return 1
