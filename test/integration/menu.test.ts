@@ -28,8 +28,8 @@ const EXAMPLE: Config = {
     {
       id: 'debian',
       title: 'Debian 12 installer',
-      kernel: { url: 'http://deb.debian.org/debian/dists/bookworm/main/installer-amd64/current/images/netboot/debian-installer/amd64/linux' },
-      initrd: { url: 'http://deb.debian.org/debian/dists/bookworm/main/installer-amd64/current/images/netboot/debian-installer/amd64/initrd.gz' },
+      kernel: { url: 'http://mirror.example.org/debian/dists/bookworm/main/installer-amd64/current/images/netboot/debian-installer/amd64/linux' },
+      initrd: { url: 'http://mirror.example.org/debian/dists/bookworm/main/installer-amd64/current/images/netboot/debian-installer/amd64/initrd.gz' },
       append: 'console=ttyS0,115200n8 priority=low',
     },
   ],
