@@ -9,31 +9,10 @@ import { describe, expect, test } from 'vitest';
 import type { Config, Entry } from '../../src/config/schema.js';
 import { renderMenu } from '../../src/pipeline/menu.js';
 import { outputDir } from '../helpers/paths.js';
+import { MENU_EXAMPLE as EXAMPLE } from '../fixtures/menu-example.js';
 
 const dir = outputDir('menu');
 
-/** The example config of test/unit/menu.test.ts (not imported: that would run its tests here too). */
-const EXAMPLE: Config = {
-  timeout: 5,
-  default: 'debian',
-  serial: true,
-  entries: [
-    {
-      id: 'tiny',
-      title: 'Tiny test kernel',
-      kernel: { url: 'http://10.0.2.2:8080/tiny/bzImage', sha256: 'a'.repeat(64) },
-      initrd: { url: 'http://10.0.2.2:8080/tiny/initrd.cpio.gz', sha256: 'b'.repeat(64) },
-      append: 'console=ttyS0 rdinit=/init',
-    },
-    {
-      id: 'debian',
-      title: 'Debian 12 installer',
-      kernel: { url: 'http://mirror.example.org/debian/dists/bookworm/main/installer-amd64/current/images/netboot/debian-installer/amd64/linux' },
-      initrd: { url: 'http://mirror.example.org/debian/dists/bookworm/main/installer-amd64/current/images/netboot/debian-installer/amd64/initrd.gz' },
-      append: 'console=ttyS0,115200n8 priority=low',
-    },
-  ],
-};
 
 async function grubScriptCheck(name: string, text: string): Promise<{ exitCode: number | undefined; output: string }> {
   const file = join(dir, name);
