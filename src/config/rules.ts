@@ -4,13 +4,14 @@
  */
 import type { ConfigProblem } from '../errors.js';
 import type { Config } from './schema.js';
+import { networkRules } from './network-rules.js';
 
 export type PathSegment = string | number;
 /** The 1-based line of a key path in the file, or of its nearest existing parent. */
 export type Locate = (path: readonly PathSegment[]) => number | undefined;
 
 export function checkRules(config: Config, file: string, locate: Locate): ConfigProblem[] {
-  return [...duplicateIds(config, file, locate), ...defaultExists(config, file, locate)];
+  return [...duplicateIds(config, file, locate), ...defaultExists(config, file, locate), ...mirrorGroupsExist(config, file, locate), ...entryKinds(config, file, locate), ...networkRules(config, file, locate)];
 }
 
 function duplicateIds(config: Config, file: string, locate: Locate): ConfigProblem[] {
@@ -42,4 +43,47 @@ function defaultExists(config: Config, file: string, locate: Locate): ConfigProb
       ? `no entry has id "${id}", because there are no entries: add one (inetboot add-entry), or remove the default key`
       : `no entry has id "${id}": write one of ${ids.join(', ')}`;
   return [{ file, line: locate(['default']), path: 'default', message }];
+}
+
+/** `mirror: GROUP` must name a group under the top-level `mirrors:`. */
+function mirrorGroupsExist(config: Config, file: string, locate: Locate): ConfigProblem[] {
+  const groups = Object.keys(config.mirrors ?? {});
+  const problems: ConfigProblem[] = [];
+  config.entries.forEach((entry, i) => {
+    for (const field of ['kernel', 'initrd', 'hypervisor', 'iscript'] as const) {
+      const name = entry[field]?.mirror;
+      if (name === undefined || groups.includes(name)) continue;
+      const message =
+        groups.length === 0
+          ? `no mirror group "${name}", because the config has no mirrors: add "mirrors:" with "${name}:" and a list of base URLs, or write urls: [URL, ...]`
+          : `no mirror group "${name}": write one of ${groups.join(', ')}, or add "${name}:" under mirrors:`;
+      problems.push({ file, line: locate(['entries', i, field, 'mirror']), path: `entries[${i}].${field}.mirror`, message });
+    }
+  });
+  return problems;
+}
+
+/**
+ * An entry boots exactly one thing: a kernel (under Xen when hypervisor: is given), an iscript,
+ * or a shell. The keys that only make sense with one of them are refused elsewhere.
+ */
+function entryKinds(config: Config, file: string, locate: Locate): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  config.entries.forEach((e, i) => {
+    const at = (key: string | undefined, message: string) =>
+      problems.push({ file, line: locate(key ? ['entries', i, key] : ['entries', i]), path: key ? `entries[${i}].${key}` : `entries[${i}]`, message });
+    const kinds = (['kernel', 'iscript', 'shell'] as const).filter((k) => e[k] !== undefined);
+    if (kinds.length === 0) {
+      at(undefined, 'boots nothing: write kernel: URL (a Linux kernel; add hypervisor: URL to start it under Xen), iscript: URL (a script the preboot runs), or shell: true (a shell in the preboot)');
+    }
+    for (const k of kinds.slice(1)) {
+      at(k, `cannot be combined with ${kinds[0]}: an entry boots one of kernel, iscript or shell; make two entries`);
+    }
+    if (e.hypervisor_append !== undefined && e.hypervisor === undefined) at('hypervisor_append', 'needs hypervisor: in the same entry (it is Xen\'s command line)');
+    if (e.kernel !== undefined) return;
+    if (e.initrd !== undefined) at('initrd', 'needs kernel: in the same entry (an iscript downloads its own files with ib_fetch)');
+    if (e.hypervisor !== undefined) at('hypervisor', 'needs kernel: (the dom0 kernel) in the same entry (an iscript starts Xen with ib_boot_xen)');
+    if (e.shell && e.append !== '') at('append', 'is only for an entry with kernel: or iscript:; a shell entry boots nothing');
+  });
+  return problems;
 }

@@ -19,6 +19,20 @@ export const TOOL_PACKAGES: Record<string, string> = {
   'apt-get': 'apt',
   'apt-cache': 'apt',
   'qemu-system-x86_64': 'qemu-system-x86',
+  // The kernel-source and buildroot preboot backends.
+  make: 'make',
+  gcc: 'gcc',
+  flex: 'flex',
+  bison: 'bison',
+  bc: 'bc',
+  tar: 'tar',
+  xz: 'xz-utils',
+  nice: 'coreutils',
+  mcopy: 'mtools',
+  'mkfs.vfat': 'dosfstools',
+  mmd: 'mtools',
+  'mkfs.ext4': 'e2fsprogs',
+  openssl: 'openssl',
 };
 
 /** Files (not programs on PATH) that a command needs, with their package. */

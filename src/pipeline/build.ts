@@ -1,37 +1,29 @@
 /**
  * build(): the table of contents of `inetboot build-iso`.
- *   check tools -> GRUB menu -> preboot kernel -> preboot initramfs -> stage ISO tree -> ISO
+ *   check tools -> GRUB menu -> preboot (kernel + initramfs, from the chosen backend)
+ *   -> stage ISO tree -> ISO
+ * The preboot backends (debian, kernel-source, buildroot) live in preboot/backend.ts.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { UsageError } from '../errors.js';
-import { checkTools, type ToolNeed } from '../exec/tools.js';
+import { checkTools } from '../exec/tools.js';
 import type { Logger } from '../log.js';
-import { buildPrebootInitramfs } from './initramfs.js';
 import { ISO_PATHS, ISO_TOOLS, makeIso } from './iso.js';
 import { renderMenu } from './menu.js';
-import { prepareKernelPackage } from './preboot/kernel-package.js';
+import { BACKEND_TOOLS, checkPrebootSettings, preparePreboot, type Preboot, type PrebootSettings } from './preboot/backend.js';
 
-/** The Debian package the default backend takes the preboot kernel from. */
-export const DEFAULT_KERNEL_PACKAGE = 'linux-image-amd64';
-
-export const DEBIAN_BACKEND_TOOLS: ToolNeed[] = [
-  { name: 'apt-get', reason: 'downloads the preboot kernel package' },
-  { name: 'apt-cache', reason: 'finds the preboot kernel package' },
-  { name: 'dpkg-deb', reason: 'unpacks the preboot kernel package' },
-  { name: 'depmod', reason: "computes the preboot's modules.dep" },
-  { name: 'busybox', reason: "the preboot's shell, wget, udhcpc and friends" },
-  { name: 'kexec', reason: 'starts the downloaded kernel from the preboot' },
-  { name: 'ldd', reason: "finds kexec's libraries" },
-];
+export { DEBIAN_BACKEND_TOOLS, DEFAULT_KERNEL_PACKAGE } from './preboot/backend.js';
+export type { Preboot, PrebootSettings } from './preboot/backend.js';
 
 export interface BuildOptions {
   config: Config;
   output: string;
   cacheDir: string;
-  kernelPackage?: string;
+  /** Which backend makes the preboot; default: the debian backend. */
+  preboot?: PrebootSettings;
   keepWorkdir?: boolean;
   logger: Logger;
 }
@@ -39,48 +31,37 @@ export interface BuildOptions {
 export interface BuildResult {
   output: string;
   isoBytes: number;
-  kernel: { pkg: string; version: string; bytes: number };
-  initramfs: { bytes: number; files: number; modules: number };
+  preboot: { description: string; kernelBytes: number; initramfsBytes: number };
   workDir?: string;
 }
 
 export async function buildIso(opts: BuildOptions): Promise<BuildResult> {
   const { config, logger } = opts;
+  const settings = opts.preboot ?? { backend: 'debian' };
   if (config.entries.length === 0) throw new UsageError('the config has no entries: add one with "inetboot add-entry"');
-  checkTools([...ISO_TOOLS, ...DEBIAN_BACKEND_TOOLS]);
+  checkPrebootSettings(settings);
+  checkTools([...ISO_TOOLS, ...BACKEND_TOOLS[settings.backend]]);
 
   const workDir = mkdtempSync(join(tmpdir(), 'inetboot-build-'));
-  const logFile = join(workDir, 'build.log');
   try {
     logger.step('composing the GRUB menu');
     const menu = renderMenu(config);
 
-    logger.step('preparing the preboot kernel (Debian package)');
-    const kernel = await prepareKernelPackage(opts.kernelPackage ?? DEFAULT_KERNEL_PACKAGE, opts.cacheDir, logger);
-    logger.info(`preboot kernel: ${kernel.pkg} ${kernel.version}`);
-
-    logger.step('assembling the preboot initramfs');
-    const initramfs = await buildPrebootInitramfs({ config, kernel, workDir, logger });
-    logger.info(`preboot initramfs: ${mib(initramfs.image.length)}, ${initramfs.files} files, ${initramfs.modules} modules`);
+    logger.step(`preparing the preboot (${settings.backend} backend)`);
+    const preboot = await preparePreboot(settings, { config, cacheDir: opts.cacheDir, workDir, logger });
+    logger.info(`preboot: ${preboot.description}`);
+    logger.info(`preboot kernel ${mib(statSync(preboot.kernel).size)}, initramfs ${mib(preboot.initramfs.length)}`);
 
     logger.step('writing the hybrid BIOS+UEFI ISO');
-    const root = join(workDir, 'iso-root');
-    const put = (rel: string, write: (path: string) => void) => {
-      mkdirSync(dirname(join(root, rel)), { recursive: true });
-      write(join(root, rel));
-    };
-    put(ISO_PATHS.grubCfg, (p) => writeFileSync(p, menu));
-    put(ISO_PATHS.kernel, (p) => copyFileSync(kernel.vmlinuz, p));
-    put(ISO_PATHS.initrd, (p) => writeFileSync(p, initramfs.image));
+    const root = stageIsoTree(join(workDir, 'iso-root'), menu, preboot);
     mkdirSync(dirname(opts.output), { recursive: true });
-    const { bytes } = await makeIso({ root, output: opts.output, logger, logFile });
+    const { bytes } = await makeIso({ root, output: opts.output, logger, logFile: join(workDir, 'build.log') });
     logger.info(`wrote ${opts.output} (${mib(bytes)})`);
 
     return {
       output: opts.output,
       isoBytes: bytes,
-      kernel: { pkg: kernel.pkg, version: kernel.version, bytes: statSync(kernel.vmlinuz).size },
-      initramfs: { bytes: initramfs.image.length, files: initramfs.files, modules: initramfs.modules },
+      preboot: { description: preboot.description, kernelBytes: statSync(preboot.kernel).size, initramfsBytes: preboot.initramfs.length },
       workDir: opts.keepWorkdir ? workDir : undefined,
     };
   } finally {
@@ -89,6 +70,55 @@ export async function buildIso(opts: BuildOptions): Promise<BuildResult> {
   }
 }
 
-function mib(bytes: number): string {
+/** The directory tree grub-mkrescue puts on the ISO: the menu, the preboot kernel and initramfs. */
+function stageIsoTree(root: string, menu: string, preboot: Preboot): string {
+  const put = (rel: string, write: (path: string) => void) => {
+    mkdirSync(dirname(join(root, rel)), { recursive: true });
+    write(join(root, rel));
+  };
+  put(ISO_PATHS.grubCfg, (p) => writeFileSync(p, menu));
+  put(ISO_PATHS.kernel, (p) => copyFileSync(preboot.kernel, p));
+  put(ISO_PATHS.initrd, (p) => writeFileSync(p, preboot.initramfs));
+  return root;
+}
+
+export function mib(bytes: number): string {
   return `${(bytes / 1048576).toFixed(1)} MiB`;
+}
+
+export interface PrebootFilesResult {
+  kernel: string;
+  initramfs: string;
+  description: string;
+  kernelBytes: number;
+  initramfsBytes: number;
+}
+
+/**
+ * `inetboot build-preboot`: the preboot alone, written as DIR/vmlinuz and DIR/preboot.img
+ * (each under a temporary name, renamed when complete).
+ */
+export async function buildPrebootFiles(opts: { config: Config; outDir: string; cacheDir: string; preboot: PrebootSettings; logger: Logger }): Promise<PrebootFilesResult> {
+  const { logger } = opts;
+  checkPrebootSettings(opts.preboot);
+  checkTools(BACKEND_TOOLS[opts.preboot.backend]);
+  const workDir = mkdtempSync(join(tmpdir(), 'inetboot-preboot-'));
+  try {
+    logger.step(`preparing the preboot (${opts.preboot.backend} backend)`);
+    const preboot = await preparePreboot(opts.preboot, { config: opts.config, cacheDir: opts.cacheDir, workDir, logger });
+    mkdirSync(opts.outDir, { recursive: true });
+    const kernel = join(opts.outDir, 'vmlinuz');
+    const initramfs = join(opts.outDir, 'preboot.img');
+    const place = (target: string, write: (p: string) => void) => {
+      const tmp = `${target}.tmp-${process.pid}`;
+      write(tmp);
+      renameSync(tmp, target);
+    };
+    place(kernel, (p) => copyFileSync(preboot.kernel, p));
+    place(initramfs, (p) => writeFileSync(p, preboot.initramfs));
+    logger.info(`preboot: ${preboot.description}`);
+    return { kernel, initramfs, description: preboot.description, kernelBytes: statSync(kernel).size, initramfsBytes: preboot.initramfs.length };
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
 }

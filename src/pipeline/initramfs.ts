@@ -6,10 +6,12 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Config } from '../config/schema.js';
+import { run } from '../exec/run.js';
 import type { Logger } from '../log.js';
 import { PREBOOT_OVERLAY } from '../paths.js';
 import { Manifest } from './manifest.js';
 import { addEntryData } from './preboot/entries.js';
+import { addNetworkData } from './preboot/network.js';
 import type { KernelTree } from './preboot/kernel-package.js';
 import { addModules, allPrebootModules } from './preboot/modules.js';
 import { addBusybox, addKexec } from './preboot/userland.js';
@@ -45,16 +47,39 @@ export interface InitramfsResult {
   modules: number;
 }
 
-export async function buildPrebootInitramfs(opts: { config: Config; kernel: KernelTree; workDir: string; logger?: Logger }): Promise<InitramfsResult> {
+export interface InitramfsOptions {
+  config: Config;
+  /** The kernel whose network modules are shipped; undefined for a kernel with its drivers built in. */
+  kernel: KernelTree | undefined;
+  workDir: string;
+  logger?: Logger;
+  /** gzip (default) or xz; the kernel must have CONFIG_RD_GZIP or CONFIG_RD_XZ. */
+  compression?: 'gzip' | 'xz';
+  /** A BusyBox binary to ship instead of the host's busybox-static (its libraries come along). */
+  busybox?: string;
+}
+
+export async function buildPrebootInitramfs(opts: InitramfsOptions): Promise<InitramfsResult> {
   const m = new Manifest();
   addSkeleton(m);
   addTree(m, PREBOOT_OVERLAY);
-  await addBusybox(m, opts.logger);
+  await addBusybox(m, opts.logger, opts.busybox);
   await addKexec(m);
-  const { count } = await addModules(m, opts.kernel, allPrebootModules(), opts.workDir, opts.logger);
+  const count = opts.kernel ? (await addModules(m, opts.kernel, allPrebootModules(), opts.workDir, opts.logger)).count : 0;
   addEntryData(m, opts.config);
-  const cpio = m.toCpio();
-  // Node's gzip writes mtime 0 and a fixed OS byte: the same archive gives the same bytes.
-  const image = gzipSync(cpio, { level: 9 });
+  // openssl and a CA bundle only when the config uses https:// or tls: (several MB).
+  await addNetworkData(m, opts.config);
+  const image = await compressInitramfs(m.toCpio(), opts.compression ?? 'gzip', opts.logger);
   return { image, files: m.paths().length, modules: count };
+}
+
+/**
+ * Node's gzip writes mtime 0 and a fixed OS byte: the same archive gives the same bytes.
+ * Node has no xz, so xz runs as a program; the kernel's xz decoder knows only CRC32 (or no)
+ * checks, not xz's default CRC64 ("XZ-compressed data is corrupt" at boot), hence --check=crc32.
+ */
+export async function compressInitramfs(cpio: Buffer, compression: 'gzip' | 'xz', logger?: Logger): Promise<Buffer> {
+  if (compression === 'gzip') return gzipSync(cpio, { level: 9 });
+  const { stdoutBuffer } = await run('xz', ['--format=xz', '--check=crc32', '-9', '--extreme', '--threads=1', '--stdout'], { input: cpio, binary: true, logger });
+  return stdoutBuffer!;
 }

@@ -64,6 +64,16 @@ export interface BootOptions {
   logger?: Logger;
   /** Each console line, with ANSI escapes and carriage returns removed. */
   onLine?: (line: string) => void;
+  /**
+   * Keys typed on the serial console, in order: each `send` is written to QEMU's stdin (the
+   * serial input) once its `when` text has appeared on the console after the previous step.
+   */
+  input?: ConsoleInput[];
+}
+
+export interface ConsoleInput {
+  when: string;
+  send: string;
 }
 
 export type BootReason = 'marker' | 'fail-text' | 'timeout' | 'qemu-exited';
@@ -322,9 +332,16 @@ export async function bootAndWatch(opts: BootOptions): Promise<BootResult> {
         settled = true;
         resolve(o);
       };
+      const steps = [...(opts.input ?? [])];
+      let stepWatcher = steps[0] ? new ConsoleWatcher(steps[0].when) : undefined;
       p.child.stdout.on('data', (chunk: Buffer) => {
         if (logOpen) writeSync(logFd, chunk);
         if (settled) return;
+        // One step per chunk at most: the next step's text must come after this one's.
+        if (stepWatcher?.push(chunk)) {
+          p.child.stdin.write(steps.shift()!.send);
+          stepWatcher = steps[0] ? new ConsoleWatcher(steps[0].when) : undefined;
+        }
         const m = watcher.push(chunk);
         if (m) settle({ kind: 'match', match: m, at: performance.now() });
       });

@@ -14,7 +14,7 @@ import { DEFAULT_KERNEL_PACKAGE } from '../../src/pipeline/build.js';
 import { buildPrebootInitramfs } from '../../src/pipeline/initramfs.js';
 import { prebootCmdline } from '../../src/pipeline/menu.js';
 import { prepareKernelPackage } from '../../src/pipeline/preboot/kernel-package.js';
-import { bootAndWatch, type BootResult } from '../../src/qemu/boot.js';
+import { bootAndWatch, type BootResult, type ConsoleInput } from '../../src/qemu/boot.js';
 import { outputDir } from './paths.js';
 import { scaled } from './timeouts.js';
 
@@ -56,6 +56,8 @@ export async function bootScenario(opts: {
   network?: string[];
   extraArgs?: string[];
   uefi?: boolean;
+  /** Keys typed on the serial console when a text appears (see BootOptions.input). */
+  input?: ConsoleInput[];
 }): Promise<ScenarioResult> {
   const logFile = join(outputDir(opts.dir), `${opts.name}.console.log`);
   const r = await bootAndWatch({
@@ -67,6 +69,7 @@ export async function bootScenario(opts: {
     network: opts.network,
     extraArgs: opts.extraArgs,
     uefi: opts.uefi,
+    input: opts.input,
   });
   return { ...r, log: readFileSync(logFile, 'utf8') };
 }

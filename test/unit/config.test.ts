@@ -6,6 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { problems } from '../helpers/config.js';
 
 const HEX = 'ab'.repeat(32);
 
@@ -19,17 +20,6 @@ entries:
 ${lines}`;
 }
 
-/** The messages parseConfig throws, one per problem. */
-function problems(text: string): string[] {
-  try {
-    parseConfig(text, 'ib.yaml');
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).exitCode).toBe(2);
-    return (err as ConfigError).message.split('\n');
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('parseConfig: valid files', () => {
   test('kernel: URL is normalised to {url}, defaults filled in', () => {
@@ -59,7 +49,7 @@ describe('parseConfig: valid files', () => {
     const { config } = parseConfig(text, 'inetboot.yaml');
     expect(config.default).toBe('debian');
     expect(config.entries.map((e) => e.id)).toEqual(['debian']);
-    for (const e of config.entries) expect(new URL(e.kernel.url).host).toBe('10.0.2.2:8080');
+    for (const e of config.entries) expect(new URL((e.kernel as { url: string }).url).host).toBe('10.0.2.2:8080');
   });
 
   test('the pinned entry shown in the example comments is valid once filled in', () => {
@@ -77,19 +67,19 @@ describe('parseConfig: valid files', () => {
 describe('parseConfig: messages', () => {
   test('unknown top-level key', () => {
     expect(problems('timeout: 5\nentires: []\n')).toEqual([
-      'ib.yaml:2: entires: unknown key "entires": allowed keys are timeout, default, serial, entries (did you mean "entries"?)',
+      'ib.yaml:2: entires: unknown key "entires": allowed keys are timeout, default, serial, mirrors, network, proxy, pass_network, tls, preboot, entries (did you mean "entries"?)',
     ]);
   });
 
   test('unknown entry key', () => {
     expect(problems(withEntry('    kernal_args: quiet\n'))).toEqual([
-      'ib.yaml:6: entries[0].kernal_args: unknown key "kernal_args": allowed keys are id, title, kernel, initrd, append',
+      'ib.yaml:6: entries[0].kernal_args: unknown key "kernal_args": allowed keys are id, title, kernel, initrd, append, tls_verify, hypervisor, hypervisor_append, iscript, shell',
     ]);
   });
 
   test('unknown key inside an artifact mapping', () => {
     expect(problems(withEntry(`    initrd:\n      url: http://10.0.2.2:8080/initrd.gz\n      sh256: "${HEX}"\n`))).toEqual([
-      'ib.yaml:8: entries[0].initrd.sh256: unknown key "sh256": allowed keys are url, sha256 (did you mean "sha256"?)',
+      'ib.yaml:8: entries[0].initrd.sh256: unknown key "sh256": allowed keys are url, urls, mirror, path, sha256, size (did you mean "sha256"?)',
     ]);
   });
 
@@ -138,9 +128,11 @@ describe('parseConfig: messages', () => {
 
   test('a kernel that is neither a string nor a mapping, and a missing one', () => {
     expect(problems(withEntry('    initrd: [a, b]\n'))).toEqual([
-      'ib.yaml:6: entries[0].initrd: is a list: must be a URL, or a mapping {url: URL, sha256: HEX}',
+      'ib.yaml:6: entries[0].initrd: is a list: must be a URL, or a mapping {url: URL, sha256: HEX} (or urls: [URL, ...], or mirror: GROUP with path: PATH)',
     ]);
-    expect(problems('entries:\n  - id: a\n    title: A\n')).toEqual(['ib.yaml:2: entries[0].kernel: is missing: must be a URL, or a mapping {url: URL, sha256: HEX}']);
+    expect(problems('entries:\n  - id: a\n    title: A\n')).toEqual([
+      'ib.yaml:2: entries[0]: boots nothing: write kernel: URL (a Linux kernel; add hypervisor: URL to start it under Xen), iscript: URL (a script the preboot runs), or shell: true (a shell in the preboot)',
+    ]);
   });
 
   test('title starting with "-"', () => {
@@ -176,11 +168,11 @@ describe('parseConfig: messages', () => {
 
   test('entries that are not a list, and an entry that is not a mapping', () => {
     expect(problems('entries:\n  id: a\n')).toEqual(['ib.yaml:1: entries: is a mapping: must be a list of entries, each starting with "- id: ..."']);
-    expect(problems('entries:\n  - debian\n')).toEqual(['ib.yaml:2: entries[0]: is a string: must be a mapping with the keys id, title, kernel, initrd, append']);
+    expect(problems('entries:\n  - debian\n')).toEqual(['ib.yaml:2: entries[0]: is a string: must be a mapping with the keys id, title, kernel, initrd, append, tls_verify, hypervisor, hypervisor_append, iscript, shell']);
   });
 
   test('a file that is not a mapping', () => {
-    expect(problems('- a\n- b\n')).toEqual(['ib.yaml:1: must be a YAML mapping of the keys timeout, default, serial, entries, like the file "inetboot init" writes']);
+    expect(problems('- a\n- b\n')).toEqual(['ib.yaml:1: must be a YAML mapping of the keys timeout, default, serial, mirrors, network, proxy, pass_network, tls, preboot, entries, like the file "inetboot init" writes']);
   });
 
   test('YAML syntax error', () => {

@@ -93,13 +93,19 @@ describe('entry data files', () => {
     });
     expect(Object.fromEntries(entryDataFiles(config))).toEqual({
       'etc/inetboot/entries/a/title': 'A',
+      'etc/inetboot/entries/a/kind': 'kernel',
       'etc/inetboot/entries/a/kernel_url': 'http://h/k',
+      'etc/inetboot/entries/a/kernel_urls': 'http://h/k\n',
       'etc/inetboot/entries/a/append': '',
       'etc/inetboot/entries/b/title': "B's",
+      'etc/inetboot/entries/b/kind': 'kernel',
       'etc/inetboot/entries/b/kernel_url': 'http://h/k2',
+      'etc/inetboot/entries/b/kernel_urls': 'http://h/k2\n',
       'etc/inetboot/entries/b/kernel_sha256': 'a'.repeat(64),
       'etc/inetboot/entries/b/initrd_url': 'https://h/i',
+      'etc/inetboot/entries/b/initrd_urls': 'https://h/i\n',
       'etc/inetboot/entries/b/append': 'x="1 2"',
+      'etc/inetboot/entries.list': 'a\nb\n',
       'etc/inetboot/default': 'b',
     });
   });

@@ -4,7 +4,7 @@
  * Nothing is installed on the host.
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { run } from '../../exec/run.js';
 import { OperationError } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -74,24 +74,40 @@ async function downloadDeb(pkg: string, version: string, cacheDir: string, logge
   }
 }
 
+/** Extracts a .deb into root (replaced whole: a temporary directory beside it is renamed). */
+async function unpackDeb(deb: string, root: string, logger?: Logger): Promise<void> {
+  logger?.info(`unpacking ${deb}`);
+  mkdirSync(dirname(root), { recursive: true });
+  const tmp = mkdtempSync(join(dirname(root), '.unpack-'));
+  try {
+    await run('dpkg-deb', ['-x', deb, tmp], { logger });
+    rmSync(root, { recursive: true, force: true });
+    renameSync(tmp, root);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * Downloads (or reuses) any Debian package and extracts it to cacheDir/packages/<pkg>_<version>/,
+ * whose path is returned. Nothing is installed. (The boot tests take Xen from here.)
+ */
+export async function fetchDebianPackage(pkgName: string, cacheDir: string, logger?: Logger): Promise<string> {
+  const { pkg, version } = await aptShow(pkgName, logger);
+  const root = join(cacheDir, 'packages', `${pkg}_${version}`);
+  if (!existsSync(join(root, '.complete'))) {
+    await unpackDeb(await downloadDeb(pkg, version, cacheDir, logger), root, logger);
+    writeFileSync(join(root, '.complete'), `${pkg} ${version}\n`);
+  }
+  return root;
+}
+
 /** Downloads (or reuses) and extracts a Debian kernel package. */
 export async function prepareKernelPackage(pkgName: string, cacheDir: string, logger?: Logger): Promise<KernelTree> {
   const { pkg, version } = await resolveKernelPackage(pkgName, logger);
   const root = join(cacheDir, 'kernels', `${pkg}_${version}`);
-  if (!existsSync(join(root, '.complete'))) {
-    const deb = await downloadDeb(pkg, version, cacheDir, logger);
-    logger?.info(`unpacking ${pkg} ${version}`);
-    mkdirSync(join(cacheDir, 'kernels'), { recursive: true });
-    const tmp = mkdtempSync(join(cacheDir, 'kernels', '.unpack-'));
-    try {
-      await run('dpkg-deb', ['-x', deb, tmp], { logger });
-      rmSync(root, { recursive: true, force: true });
-      renameSync(tmp, root);
-    } catch (err) {
-      rmSync(tmp, { recursive: true, force: true });
-      throw err;
-    }
-  }
+  if (!existsSync(join(root, '.complete'))) await unpackDeb(await downloadDeb(pkg, version, cacheDir, logger), root, logger);
   const releases = existsSync(join(root, 'lib', 'modules')) ? readdirSync(join(root, 'lib', 'modules')) : [];
   const release = releases[0];
   if (!release || releases.length !== 1) throw new OperationError(`${pkg} ${version}: expected one lib/modules/<release> directory, found ${releases.length}`);

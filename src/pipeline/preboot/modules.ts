@@ -22,6 +22,14 @@ export const PREBOOT_MODULES: Record<string, readonly string[]> = {
   'hypervisor NICs': ['hv_netvsc', 'xen_netfront'],
   'USB host controllers': ['xhci_pci', 'ehci_pci', 'ohci_pci', 'uhci_hcd'],
   'USB Ethernet': ['usbnet', 'cdc_ether', 'cdc_ncm', 'r8152', 'ax88179_178a', 'asix'],
+  // The local cache disk (lib/inetboot/cache.sh). Debian mounts vfat with codepage 437 and
+  // iocharset ascii by default, and loads neither NLS module by dependency; ext4 also mounts
+  // ext2/ext3 and asks for crc32c through the crypto API, which no dependency pulls in either.
+  // sd_mod's crc-t10dif likewise asks the crypto API for crct10dif.
+  'cache disk': [
+    'virtio_blk', 'virtio_scsi', 'ahci', 'ata_piix', 'sd_mod', 'usb_storage', 'uas', 'nvme',
+    'vfat', 'nls_cp437', 'nls_ascii', 'nls_iso8859_1', 'ext4', 'crc32c_generic', 'crct10dif_generic',
+  ],
 };
 
 export function allPrebootModules(): string[] {

@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# inetboot preboot: console messages, rescue shell, mounts. Sourced by /init (BusyBox ash); defines functions only.
+# inetboot preboot: console messages, mounts, the kernel command line. Sourced by /init (BusyBox ash); defines functions only.
 
 # Messages go to every active console (with console=tty0 console=ttyS0 the kernel makes only the
 # last one /dev/console, yet a person may be looking at the screen).
@@ -25,27 +25,7 @@ find_consoles() {
 	done
 }
 
-# Never returns. Offers a shell on every console; typing `exit` starts it again.
-rescue() {
-	say "$*"
-	say "boot stopped. A shell follows; the log above says why. Type 'reboot -f' to restart."
-	for c in ${CONSOLES:-console}; do
-		(
-			while :; do
-				setsid sh -c 'exec sh -l <"$1" >"$1" 2>&1' sh "/dev/$c"
-				sleep 1
-			done
-		) &
-	done
-	while :; do
-		wait
-		sleep 60
-	done
-}
-
-fail() {
-	rescue "ERROR: $*"
-}
+# rescue() and fail() (every failure ends there) live in rescue.sh.
 
 mount_basics() {
 	mkdir -p /proc /sys /dev /run /tmp

@@ -1,0 +1,35 @@
+#!/bin/sh
+# inetboot preboot: Buildroot post-build script (BR2_ROOTFS_POST_BUILD_SCRIPT).
+# Runs after the overlay has been copied into the target directory, before the root
+# filesystem image is made. $1 is the target directory.
+set -eu
+
+TARGET_DIR=$1
+
+# The overlay's /init is PID 1. BR2_INIT_NONE installs no init of its own, and Buildroot's
+# cpio step keeps an existing /init; make sure ours is there and executable.
+if [ ! -f "$TARGET_DIR/init" ]; then
+	echo "post-build.sh: $TARGET_DIR/init is missing: BR2_ROOTFS_OVERLAY must name board/inetboot/rootfs_overlay" >&2
+	exit 1
+fi
+chmod 0755 "$TARGET_DIR/init"
+
+# Every library the init sources must be in the image: a missing one leaves the preboot in
+# its internal-error shell at boot, so fail the build instead.
+libs=$(sed -n 's/^for f in \(.*\); do$/\1/p' "$TARGET_DIR/init" | head -n 1)
+if [ -z "$libs" ]; then
+	echo "post-build.sh: cannot find the 'for f in ...; do' list of libraries in /init" >&2
+	exit 1
+fi
+for f in $libs; do
+	if [ ! -r "$TARGET_DIR/lib/inetboot/$f.sh" ]; then
+		echo "post-build.sh: /init sources lib/inetboot/$f.sh, which is not in the image" >&2
+		exit 1
+	fi
+done
+
+# Mount points the init uses; entry data is appended by inetboot at ISO time under etc/inetboot.
+mkdir -p "$TARGET_DIR/proc" "$TARGET_DIR/sys" "$TARGET_DIR/dev" "$TARGET_DIR/run" "$TARGET_DIR/tmp" "$TARGET_DIR/etc/inetboot"
+
+# Nothing in the preboot reads these; they only make the image bigger.
+rm -rf "$TARGET_DIR/usr/share/man" "$TARGET_DIR/usr/share/doc" "$TARGET_DIR/usr/share/locale"

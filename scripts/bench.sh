@@ -1,0 +1,70 @@
+#!/bin/bash
+# Preboot and ISO sizes of the debian backend and the tiny profile (kernel-source backend),
+# side by side with their ratios; with --boot, also the time from power-on (QEMU, TCG; BIOS and
+# UEFI) until the preboot has a DHCP lease ("inetboot: network:" on the console).
+#
+#   bash scripts/bench.sh [--boot] [--kernel-source DIR|TARBALL]
+#
+# The kernel-source backend builds its kernel once (about 5 minutes on 2 cores) and reuses it
+# from ~/.cache/inetboot afterwards. Everything it writes stays in test-output/bench/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+boot=no
+kernel_source=/usr/src/linux-source-6.1.tar.xz
+while [ $# -gt 0 ]; do
+	case $1 in
+	--boot) boot=yes ;;
+	--kernel-source) kernel_source=$2; shift ;;
+	*) echo "usage: $0 [--boot] [--kernel-source DIR|TARBALL]" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+out=test-output/bench
+mkdir -p "$out"
+npx tsc -p tsconfig.json
+# One entry on the QEMU host address; no GRUB timeout, so that boot times compare the preboots.
+cat >"$out/bench.yaml" <<'YAML'
+timeout: 0
+entries:
+  - id: bench
+    title: Benchmark entry
+    kernel: http://10.0.2.2:8080/vmlinuz
+YAML
+
+# Seconds from QEMU's start to the DHCP lease, as `inetboot smoke` reports them, or "failed".
+boot_seconds() {
+	local line
+	line=$(node bin/inetboot.js smoke "$1" --expect 'inetboot: network:' --timeout 300 --log "$2" "${@:3}" 2>&1 | grep -o 'marker found after [0-9.]* s' || true)
+	echo "$line" | grep -o '[0-9.]\+' || echo failed
+}
+
+declare -A kernel initramfs iso bios uefi
+for b in debian kernel-source; do
+	echo "==> $b backend" >&2
+	node bin/inetboot.js -q build-preboot -c "$out/bench.yaml" --backend "$b" --kernel-source "$kernel_source" -o "$out/$b" >/dev/null
+	node bin/inetboot.js -q build-iso -c "$out/bench.yaml" --preboot-backend "$b" --kernel-source "$kernel_source" -o "$out/$b.iso" >/dev/null
+	kernel[$b]=$(stat -c %s "$out/$b/vmlinuz")
+	initramfs[$b]=$(stat -c %s "$out/$b/preboot.img")
+	iso[$b]=$(stat -c %s "$out/$b.iso")
+	bios[$b]=-
+	uefi[$b]=-
+	if [ "$boot" = yes ]; then
+		bios[$b]=$(boot_seconds "$out/$b.iso" "$out/$b.bios.console.log")
+		uefi[$b]=$(boot_seconds "$out/$b.iso" "$out/$b.uefi.console.log" --uefi)
+	fi
+done
+
+row() { # name, debian value, tiny value, unit divisor
+	awk -v n="$1" -v d="$2" -v t="$3" -v div="$4" 'BEGIN {
+		if (d == "-" || t == "-" || d == "failed" || t == "failed") { printf "%-22s %12s %12s %8s\n", n, d, t, "-"; exit }
+		printf "%-22s %12.2f %12.2f %7.2fx\n", n, d / div, t / div, d / t }'
+}
+printf '%-22s %12s %12s %8s\n' '' 'debian' 'tiny' 'ratio'
+row 'kernel (MB)' "${kernel[debian]}" "${kernel[kernel-source]}" 1000000
+row 'initramfs (MB)' "${initramfs[debian]}" "${initramfs[kernel-source]}" 1000000
+row 'hybrid ISO (MB)' "${iso[debian]}" "${iso[kernel-source]}" 1000000
+row 'BIOS: to DHCP (s)' "${bios[debian]}" "${bios[kernel-source]}" 1
+row 'UEFI: to DHCP (s)' "${uefi[debian]}" "${uefi[kernel-source]}" 1
+echo "targets of the tiny profile: kernel <= 2.5 MB, initramfs <= 1.5 MB, ISO <= 5.4 MB (MB = 10^6 bytes)"

@@ -1,0 +1,87 @@
+/**
+ * `inetboot make-cache-disk`: a disk image holding an empty local artifact cache (an
+ * inetboot-cache/ folder) for the preboot (lib/inetboot/cache.sh) to fill and reuse.
+ *
+ * The image is one file system over the whole disk, with no partition table (a "superfloppy"):
+ * the preboot tries every block device, whole disks and partitions alike, so a stick written
+ * with dd works, and so does any existing FAT or ext2/3/4 partition given the folder by hand.
+ * Both file systems are made without a loop mount: `mkfs.vfat -C` creates the image file and
+ * mtools' `mmd` makes the folder in it; `mkfs.ext4 -d` copies a staged folder into the new
+ * file system. The image is written under a temporary name and renamed when complete.
+ */
+import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, ftruncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { run } from '../exec/run.js';
+import { checkTools } from '../exec/tools.js';
+import type { Logger } from '../log.js';
+
+export const CACHE_FOLDER = 'inetboot-cache';
+export const CACHE_LABEL = 'INETBOOT';
+export type CacheFs = 'vfat' | 'ext4';
+
+const MIB = 1024 * 1024;
+/** mkfs.vfat needs some room for its tables; below 2 MiB nothing useful fits anyway. */
+export const MIN_CACHE_BYTES = 2 * MIB;
+/** FAT32 with 512-byte sectors ends at 2 TiB. */
+export const MAX_CACHE_BYTES = 2 * 1024 * 1024 * MIB;
+
+/** "1G", "512M", "4096K", "1GiB" or plain bytes -> bytes (powers of 1024). */
+export function parseSize(text: string): number {
+  const m = /^(\d+)\s*([KMGT]?)(i?B)?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`--size ${text}: write a size such as 64M, 1G or 1073741824 (bytes)`);
+  const unit = { '': 1, K: 1024, M: MIB, G: 1024 * MIB, T: 1024 * 1024 * MIB }[(m[2] ?? '').toUpperCase()] ?? 1;
+  const bytes = Number(m[1]) * unit;
+  if (bytes < MIN_CACHE_BYTES) throw new UsageError(`--size ${text}: at least 2M`);
+  if (bytes > MAX_CACHE_BYTES) throw new UsageError(`--size ${text}: at most 2T`);
+  if (bytes % 1024 !== 0) throw new UsageError(`--size ${text}: must be a whole number of KiB`);
+  return bytes;
+}
+
+export interface CacheDiskOptions {
+  path: string;
+  bytes: number;
+  fs: CacheFs;
+  force?: boolean;
+  logger: Logger;
+}
+
+export async function makeCacheDisk(opts: CacheDiskOptions): Promise<{ path: string; bytes: number; fs: CacheFs }> {
+  const { path, bytes, fs, logger } = opts;
+  checkTools(fs === 'vfat' ? [{ name: 'mkfs.vfat', reason: 'makes the FAT file system' }, { name: 'mmd', reason: `makes the ${CACHE_FOLDER}/ folder without mounting` }] : [{ name: 'mkfs.ext4', reason: 'makes the ext4 file system' }]);
+  if (existsSync(path)) {
+    if (!lstatSync(path).isFile()) throw new UsageError(`${path} exists and is not a regular file: make the image as a file, then write it to the device with dd`);
+    if (!opts.force) throw new UsageError(`${path} exists: remove it, or pass --force to replace it`);
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  rmSync(tmp, { force: true });
+  try {
+    if (fs === 'vfat') {
+      // -C creates the file; the size is in KiB blocks.
+      await run('mkfs.vfat', ['-C', '-n', CACHE_LABEL, tmp, String(bytes / 1024)], { logger });
+      await run('mmd', ['-i', tmp, `::/${CACHE_FOLDER}`], { logger });
+    } else {
+      const fd = openSync(tmp, 'w');
+      try {
+        ftruncateSync(fd, bytes);
+      } finally {
+        closeSync(fd);
+      }
+      const stage = mkdtempSync(join(tmpdir(), 'inetboot-cache-disk-'));
+      try {
+        mkdirSync(join(stage, CACHE_FOLDER));
+        await run('mkfs.ext4', ['-q', '-F', '-L', CACHE_LABEL, '-E', 'root_owner=0:0', '-d', stage, tmp], { logger });
+      } finally {
+        rmSync(stage, { recursive: true, force: true });
+      }
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  logger.info(`wrote ${path}: ${fs}, ${bytes / MIB} MiB, with an empty ${CACHE_FOLDER}/ folder`);
+  return { path, bytes, fs };
+}

@@ -1,0 +1,179 @@
+/**
+ * The preboot's download code (fetch.sh, mirrors.sh, http.sh) run by the real BusyBox sh and
+ * wget on this machine, against nginx and the fault server on 127.0.0.1: the same code the
+ * QEMU scenarios of test/boot/downloads.test.ts run, in seconds instead of minutes.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PREBOOT_OVERLAY } from '../../src/paths.js';
+import { startFaultServer, type FaultMode, type FaultServer } from '../helpers/fault-server.js';
+import { startNginx, type NginxServer } from '../helpers/nginx.js';
+import { outputDir } from '../helpers/paths.js';
+import { sha256 } from '../helpers/target.js';
+import { scaled } from '../helpers/timeouts.js';
+
+const LIB = join(PREBOOT_OVERLAY, 'lib/inetboot');
+const DIR = 'fetch-shell';
+const SIZE = 300_000;
+let nginx: NginxServer;
+let faults: FaultServer;
+let www: string;
+let blob: Buffer;
+let closedPort: number;
+
+beforeAll(async () => {
+  www = join(outputDir(DIR), 'www');
+  mkdirSync(www, { recursive: true });
+  blob = Buffer.alloc(SIZE);
+  for (let i = 0; i < SIZE; i++) blob[i] = (i * 7 + (i >> 8)) & 0xff;
+  writeFileSync(join(www, 'blob'), blob);
+  nginx = await startNginx({ root: www, name: `${DIR}-nginx` });
+  faults = await startFaultServer({ root: www });
+  closedPort = await unusedPort();
+}, 60_000);
+
+afterAll(async () => {
+  await nginx?.stop();
+  await faults?.stop();
+});
+
+const good = () => nginx.url('blob');
+const fault = (mode: FaultMode, n = 0) => `http://127.0.0.1:${faults.port}/${mode}/${n}/blob`;
+
+/** Runs fetch_sources over URLS in a fresh run directory; returns its exit code, console and the file. */
+async function fetchWith(urls: string[], opts: { sha?: string; size?: number; cmdline?: string } = {}) {
+  const run = mkdtempSync(join(tmpdir(), 'inetboot-fetch-'));
+  writeFileSync(join(run, 'cmdline'), `ib.stall=2 ib.probe=2 ib.retries=0 ${opts.cmdline ?? ''}\n`);
+  writeFileSync(join(run, 'list'), urls.map((u) => `${u}\n`).join(''));
+  const script = `IB_LIB=$1 IB_RUN=$2 IB_CMDLINE_FILE=$2/cmdline IB_DOWNLOAD_TIMEOUT=60 IB_PROGRESS=1
+for f in common mirrors http cache fetch; do . "$IB_LIB/$f.sh"; done
+fetch_sources blob "$IB_RUN/list" "$3" "$4" "$IB_RUN/blob"`;
+  const r = await execa('busybox', ['sh', '-c', script, 'sh', LIB, run, opts.sha ?? '', opts.size === undefined ? '' : String(opts.size)], {
+    reject: false,
+    timeout: scaled(60_000),
+    all: true,
+  });
+  let file: Buffer | undefined;
+  try {
+    file = readFileSync(join(run, 'blob'));
+  } catch {
+    file = undefined;
+  }
+  return { code: r.exitCode, out: r.all ?? '', file };
+}
+
+function unusedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+describe('fetch_sources (BusyBox sh + wget, nginx, fault server)', () => {
+  it('one good source: verified, one summary line', async () => {
+    const r = await fetchWith([good()], { sha: sha256(blob) });
+    expect(r.code, r.out).toBe(0);
+    expect(r.file?.equals(blob)).toBe(true);
+    expect(r.out).toContain(`inetboot: verified sha256 of ${good()} (${SIZE} bytes)`);
+    expect(r.out).toMatch(/^inetboot: blob: 300\.0 kB in \d+\.\d\d s \([\d.]+ MB\/s\) from 127\.0\.0\.1:\d+$/m);
+  });
+
+  it('dead first mirror: measured, the live one chosen', async () => {
+    const dead = `http://127.0.0.1:${closedPort}/blob`;
+    const r = await fetchWith([dead, good()], { sha: sha256(blob) });
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(new RegExp(`^inetboot: blob: mirror 127\\.0\\.0\\.1:${nginx.port} chosen: answered in \\d+\\.\\d\\d s \\(1 of 2 answered; 127\\.0\\.0\\.1:${closedPort}: connection refused\\)$`, 'm'));
+    expect(r.out).not.toContain(`downloading ${dead}`);
+  });
+
+  it('a mirror that never answers is named with the probe limit', async () => {
+    const r = await fetchWith([fault('hang'), good()], { sha: sha256(blob) });
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(new RegExp(`chosen: answered in \\d+\\.\\d\\d s \\(1 of 2 answered; 127\\.0\\.0\\.1:${faults.port} did not answer within 2 s\\)$`, 'm'));
+  });
+
+  it('HTTP 404, 500, stall, truncation with and without Content-Length, wrong bytes: each named, the good one used', async () => {
+    const bad = [fault('status', 404), fault('status', 500), fault('stall', 65536), fault('truncate-cl', 65536), fault('truncate-nocl', 65536), fault('wrong', 100)];
+    const r = await fetchWith([...bad, good()], { sha: sha256(blob), cmdline: 'ib.mirrors=listed' });
+    expect(r.code, r.out).toBe(0);
+    expect(r.file?.equals(blob)).toBe(true);
+    const lines = r.out.split('\n').filter((l) => l.startsWith('inetboot: ERROR: download failed') || l.startsWith('inetboot: ERROR: sha256'));
+    expect(lines).toEqual([
+      `inetboot: ERROR: download failed: ${bad[0]}: HTTP 404 Not Found`,
+      `inetboot: ERROR: download failed: ${bad[1]}: HTTP 500 Internal Server Error`,
+      `inetboot: ERROR: download failed: ${bad[2]}: stalled: no data for 2 s after 65536 bytes (ib.stall=2)`,
+      `inetboot: ERROR: download failed: ${bad[3]}: truncated: the server closed the connection after 65536 of ${SIZE} bytes`,
+      `inetboot: ERROR: sha256 mismatch for ${bad[4]}`,
+      `inetboot: ERROR: sha256 mismatch for ${bad[5]}`,
+    ]);
+  });
+
+  it('all sources bad: every cause named, nothing left at DEST', async () => {
+    const bad = [fault('status', 500), fault('stall', 1000), fault('wrong', 0)];
+    const r = await fetchWith(bad, { sha: sha256(blob), cmdline: 'ib.mirrors=listed' });
+    expect(r.code, r.out).toBe(1);
+    expect(r.file).toBeUndefined();
+    const tail = r.out.split('\n').slice(-4);
+    expect(tail).toEqual([
+      'inetboot: ERROR: no source delivered blob:',
+      `inetboot:   ${bad[0]}: HTTP 500 Internal Server Error`,
+      `inetboot:   ${bad[1]}: stalled: no data for 2 s after 1000 bytes (ib.stall=2)`,
+      expect.stringMatching(new RegExp(`^inetboot:   ${bad[2]}: sha256 mismatch \\(${SIZE} bytes, sha256 [0-9a-f]{64}\\)$`)),
+    ]);
+  });
+
+  it('a stalled transfer resumes on the same URL when the server takes ranges', async () => {
+    const url = fault('stall-ranges', 100_000);
+    const r = await fetchWith([url], { sha: sha256(blob) });
+    expect(r.code, r.out).toBe(0);
+    expect(r.file?.equals(blob)).toBe(true);
+    expect(r.out).toContain('inetboot: blob: resuming at 100000 bytes (the server takes ranges)');
+    expect(faults.requests.filter((q) => q.includes('/stall-ranges/'))).toContain(`GET /stall-ranges/100000/blob bytes=100000-`);
+  });
+
+  it('when every source failed: a pause, another round; a source that said 404 is not asked again', async () => {
+    const missing = fault('status', 404);
+    const flaky = fault('flaky', 1);
+    const r = await fetchWith([missing, flaky], { sha: sha256(blob), cmdline: 'ib.mirrors=listed ib.retries=1' });
+    expect(r.code, r.out).toBe(0);
+    expect(r.file?.equals(blob)).toBe(true);
+    const l = r.out.split('\n');
+    expect(l).toContain(`inetboot: ERROR: download failed: ${flaky}: HTTP 503 Service Unavailable`);
+    expect(l).toContain('inetboot: blob: every source failed; trying again in 2 s (round 2 of 2)');
+    expect(l.filter((x) => x === `inetboot: downloading ${missing}`)).toHaveLength(1);
+    expect(l.filter((x) => x === `inetboot: downloading ${flaky}`)).toHaveLength(2);
+  });
+
+  it('a slow download prints progress lines (bytes, percentage, rate)', async () => {
+    const r = await fetchWith([fault('trickle', 10_000)], { sha: sha256(blob) });
+    expect(r.code, r.out).toBe(0);
+    const progress = r.out.split('\n').filter((l) => / kB of 300\.0 kB \(\d+%\), [\d.]+ MB\/s$/.test(l));
+    expect(progress.length, r.out).toBeGreaterThanOrEqual(1);
+    expect(progress[0]).toMatch(/^inetboot: blob: [\d.]+ kB of 300\.0 kB \(\d+%\), [\d.]+ MB\/s$/);
+  });
+
+  it('unpinned truncation without Content-Length cannot be seen: the warning says so', async () => {
+    const url = fault('truncate-nocl', 65536);
+    const r = await fetchWith([url]);
+    expect(r.code, r.out).toBe(0);
+    expect(r.file?.length).toBe(65536);
+    expect(r.out).toContain(
+      `inetboot: WARNING: no sha256 pinned for ${url} (65536 bytes): not verified, and the server sent no Content-Length, so a truncated file cannot be told from a whole one`,
+    );
+  });
+
+  it('a pinned size catches that truncation without a hash', async () => {
+    const url = fault('truncate-nocl', 65536);
+    const r = await fetchWith([url], { size: SIZE });
+    expect(r.code, r.out).toBe(1);
+    expect(r.out).toContain(`inetboot: ERROR: download failed: ${url}: truncated: 65536 of ${SIZE} bytes`);
+  });
+});
