@@ -11,7 +11,6 @@
  * toss and the fault might never be met. The measured order is tested where it is
  * deterministic: a refused connection and HTTP errors always rank last.
  */
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +21,7 @@ import { outputDir } from '../helpers/paths.js';
 import { bootScenario, buildPreboot, type BuiltPreboot, type ScenarioResult } from '../helpers/preboot.js';
 import { TARGET_MARKER, targetLine, writeTargetFiles, type TargetFiles } from '../helpers/target.js';
 import { scaled } from '../helpers/timeouts.js';
+import { freePort } from '../helpers/ports.js';
 
 const DIR = 'downloads';
 const CUT = 1_000_000;
@@ -46,7 +46,7 @@ beforeAll(async () => {
   kernelSize = statSync(join(target.dir, 'vmlinuz')).size;
   nginx = await startNginx({ root: target.dir, name: `${DIR}-nginx` });
   faults = await startFaultServer({ root: target.dir });
-  deadPort = await closedPort();
+  deadPort = await freePort();
   const sha256 = target.kernelSha256;
   preboot = await buildPreboot(DIR, {
     mirrors: { site: [`${faults.baseUrlForGuest}/wrong/4096`, nginx.baseUrlForGuest] },
@@ -70,17 +70,6 @@ afterAll(async () => {
   await faults?.stop();
   console.log(`boot times (s): ${Object.entries(times).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}`).join(', ')}`);
 });
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
 /** Boots entry NAME to the target's marker; the kernel must have been verified from `from` (nginx by default). */
 async function boots(name: string, extra?: string, from = good('vmlinuz')): Promise<ScenarioResult> {

@@ -6,7 +6,6 @@
  * The QEMU guest reaches both as 10.0.2.2 (slirp maps 10.0.2.2 to the host's loopback, UDP too).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
 import { spawnLong, type LongProcess } from '../../src/exec/spawn.js';
@@ -106,15 +105,3 @@ export async function startDnsmasq(opts: { name: string }): Promise<Service> {
   return service(proc, 53, log);
 }
 
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}

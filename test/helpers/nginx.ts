@@ -13,11 +13,12 @@
  *   between, so a failed bind ("Address already in use") is retried with a new port.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { spawnLong, type LongProcess } from '../../src/exec/spawn.js';
 import { outputDir } from './paths.js';
 import { scaled } from './timeouts.js';
+import { freePort } from './ports.js';
 
 export const NGINX = '/usr/sbin/nginx';
 
@@ -117,18 +118,6 @@ http {
   }
 }
 `;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolvePort(port));
-    });
-  });
 }
 
 /** Polls until nginx answers on the port (its `Server:` header, not just any listener). */

@@ -4,7 +4,6 @@
  * QEMU scenarios of test/boot/downloads.test.ts run, in seconds instead of minutes.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -15,6 +14,7 @@ import { startNginx, type NginxServer } from '../helpers/nginx.js';
 import { outputDir } from '../helpers/paths.js';
 import { sha256 } from '../helpers/target.js';
 import { scaled } from '../helpers/timeouts.js';
+import { freePort } from '../helpers/ports.js';
 
 const LIB = join(PREBOOT_OVERLAY, 'lib/inetboot');
 const DIR = 'fetch-shell';
@@ -33,7 +33,7 @@ beforeAll(async () => {
   writeFileSync(join(www, 'blob'), blob);
   nginx = await startNginx({ root: www, name: `${DIR}-nginx` });
   faults = await startFaultServer({ root: www });
-  closedPort = await unusedPort();
+  closedPort = await freePort();
 }, 60_000);
 
 afterAll(async () => {
@@ -64,17 +64,6 @@ fetch_sources blob "$IB_RUN/list" "$3" "$4" "$IB_RUN/blob"`;
     file = undefined;
   }
   return { code: r.exitCode, out: r.all ?? '', file };
-}
-
-function unusedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
 }
 
 describe('fetch_sources (BusyBox sh + wget, nginx, fault server)', () => {

@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec/run.js';
 import { PREBOOT_OVERLAY } from '../../src/paths.js';
 import { startNginx, type NginxServer } from '../helpers/nginx.js';
-import { freePort, startTinyproxy, type Service } from '../helpers/netservers.js';
+import { startTinyproxy, type Service } from '../helpers/netservers.js';
+import { freePort } from '../helpers/ports.js';
 import { outputDir } from '../helpers/paths.js';
 import { scaled } from '../helpers/timeouts.js';
 
