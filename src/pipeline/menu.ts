@@ -14,11 +14,12 @@ import { join } from 'node:path';
 import type { Config, Entry } from '../config/schema.js';
 import { UsageError } from '../errors.js';
 import { GRUB_TEMPLATES } from '../paths.js';
+import { ISO_PATHS } from './iso.js';
 import { grubLinuxArgs, grubMenuTitle, grubWord, kernelCmdline, kernelParam, type KernelParam } from '../quote.js';
 
 /** Where the ISO holds the preboot kernel and initramfs. */
-export const PREBOOT_KERNEL = '/boot/inetboot/vmlinuz';
-export const PREBOOT_INITRD = '/boot/inetboot/preboot.img';
+export const PREBOOT_KERNEL = `/${ISO_PATHS.kernel}`;
+export const PREBOOT_INITRD = `/${ISO_PATHS.initrd}`;
 
 /** The serial console GRUB and the preboot kernel use when `serial: true`. */
 const SERIAL_KERNEL_CONSOLE = 'ttyS0,115200n8';
