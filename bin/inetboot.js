@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 // Thin launcher: the program lives in dist/ (compiled from src/ by `npm ci`/`npm run build`).
-import { main } from '../dist/cli.js';
+import { runCli } from '../dist/cli.js';
 
-process.exitCode = await main(process.argv);
+process.exitCode = await runCli(process.argv);

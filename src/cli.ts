@@ -3,14 +3,20 @@
  *   0  success
  *   1  failure (a tool failed or is missing, a download or boot failed)
  *   2  bad usage or bad config
+ *   130, 143  interrupted by SIGINT (Ctrl-C) or SIGTERM, after removing what was half written
+ * and the only owner of process-wide state: runCli() turns SIGINT/SIGTERM into the AbortSignal
+ * every command and every long operation below it is given.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, InetbootError } from './errors.js';
-import { consoleLogger, type Logger } from './log.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, INTERRUPT_EXIT, InetbootError, InterruptedError, type InterruptSignal } from './errors.js';
+import { killLiveProcesses } from './exec/run.js';
+import { consoleLogger, type Io } from './log.js';
+import type { CommandContext } from './commands/context.js';
 import { initCommand } from './commands/init.js';
 import { addEntryCommand } from './commands/add-entry.js';
 import { listCommand } from './commands/list.js';
 import { removeEntryCommand } from './commands/remove-entry.js';
+import { setDefaultCommand } from './commands/set-default.js';
 import { menuCommand } from './commands/menu.js';
 import { buildIsoCommand } from './commands/build-iso.js';
 import { buildPrebootCommand } from './commands/build-preboot.js';
@@ -23,17 +29,15 @@ export const DEFAULT_CONFIG = 'inetboot.yaml';
 
 const EXIT_HELP = `
 Exit codes:
-  0  success
-  1  failure: a tool is missing or failed, a download or verification failed, a smoke boot missed its marker
-  2  bad usage or bad config (the message names the file, line and key)
+  0    success
+  1    failure: a tool is missing or failed, a download or verification failed, a smoke boot missed its marker
+  2    bad usage or bad config (the message names the file, line and key)
+  130  interrupted (Ctrl-C, SIGINT); 143: SIGTERM. Temporary files are removed, earlier outputs stay as they were
 
 Config: ./${DEFAULT_CONFIG} unless -c/--config names another file.
 Precedence: built-in defaults < config file < command-line flags.`;
 
-export interface Io {
-  stdout: (s: string) => void;
-  stderr: (s: string) => void;
-}
+export type { Io };
 
 const processIo: Io = {
   stdout: (s) => process.stdout.write(s),
@@ -44,7 +48,7 @@ function configOption(): Option {
   return new Option('-c, --config <path>', 'config file').default(DEFAULT_CONFIG);
 }
 
-export function buildProgram(io: Io, loggerFor: (o: { verbose?: boolean; quiet?: boolean }) => Logger): Command {
+export function buildProgram(io: Io, signal?: AbortSignal): Command {
   const program = new Command('inetboot');
   program
     .description('Build boot media that boot operating systems from ordinary web servers:\nGRUB menu -> BusyBox preboot (DHCP, wget, sha256) -> kexec into the chosen kernel.')
@@ -56,14 +60,14 @@ export function buildProgram(io: Io, loggerFor: (o: { verbose?: boolean; quiet?:
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
 
-  const log = () => loggerFor(program.opts());
+  const ctx = (): CommandContext => ({ log: consoleLogger(io, program.opts()), signal });
 
   program
     .command('init')
     .description('write a commented example config')
     .addOption(configOption())
     .option('-f, --force', 'overwrite an existing config')
-    .action(async (opts) => initCommand(opts, log()));
+    .action(async (opts) => initCommand(opts, ctx()));
 
   program
     .command('add-entry')
@@ -78,7 +82,7 @@ export function buildProgram(io: Io, loggerFor: (o: { verbose?: boolean; quiet?:
     .option('--append <args>', "the target kernel's command line")
     .option('--default', 'make this the default entry')
     .addHelpText('after', '\nExample:\n  inetboot add-entry --id debian --title "Debian 12 installer" \\\n    --kernel http://10.0.2.2:8080/linux --initrd http://10.0.2.2:8080/initrd.gz --append "console=ttyS0"')
-    .action(async (opts) => addEntryCommand(opts, log()));
+    .action(async (opts) => addEntryCommand(opts, ctx()));
 
   program
     .command('list')
@@ -92,7 +96,14 @@ export function buildProgram(io: Io, loggerFor: (o: { verbose?: boolean; quiet?:
     .description('remove a menu entry from the config')
     .addOption(configOption())
     .argument('<id>', 'entry id')
-    .action(async (id, opts) => removeEntryCommand(id, opts, log()));
+    .action(async (id, opts) => removeEntryCommand(id, opts, ctx()));
+
+  program
+    .command('set-default')
+    .description('make an entry the one booted after the menu\'s timeout')
+    .addOption(configOption())
+    .argument('<id>', 'entry id')
+    .action(async (id, opts) => setDefaultCommand(id, opts, ctx()));
 
   program
     .command('menu')
@@ -111,7 +122,7 @@ export function buildProgram(io: Io, loggerFor: (o: { verbose?: boolean; quiet?:
     .option('--kernel-source <dir|tarball>', 'kernel-source backend: a Linux source tree, e.g. /usr/src/linux-source-6.1.tar.xz')
     .option('--buildroot-dir <dir>', 'buildroot backend: a Buildroot source tree')
     .action(async (opts) => {
-      const out = await buildIsoCommand(opts, log());
+      const out = await buildIsoCommand(opts, ctx());
       io.stdout(out + '\n');
     });
 
@@ -127,7 +138,7 @@ export function buildProgram(io: Io, loggerFor: (o: { verbose?: boolean; quiet?:
     .option('--cache-dir <dir>', 'where builds and downloaded packages are kept (default: $XDG_CACHE_HOME/inetboot or ~/.cache/inetboot)')
     .addHelpText('after', '\nBackends: debian (default: Debian\'s kernel package), kernel-source (a tiny kernel built from a\nLinux source tree, cached), buildroot (kernel and root filesystem from Buildroot with buildroot-overlay/).')
     .action(async (opts) => {
-      const r = await buildPrebootCommand(opts, log());
+      const r = await buildPrebootCommand(opts, ctx());
       io.stdout(`${r.kernel}\n${r.initramfs}\n`);
     });
 
@@ -143,7 +154,7 @@ export function buildProgram(io: Io, loggerFor: (o: { verbose?: boolean; quiet?:
     .option('--memory <MiB>', 'guest memory', '1024')
     .addHelpText('after', '\nExit 0 when the text appears, 1 when it does not (timeout, QEMU exited, or a --fail-on text),\n2 on bad usage. The console log is saved either way.')
     .action(async (iso, opts) => {
-      await smokeCommand(iso, opts, log(), io);
+      await smokeCommand(iso, opts, ctx());
     });
 
   program
@@ -155,7 +166,7 @@ export function buildProgram(io: Io, loggerFor: (o: { verbose?: boolean; quiet?:
     .option('--force', 'replace an existing image file')
     .addHelpText('after', '\nThe whole image is one file system (no partition table) labelled INETBOOT.\nExample:\n  inetboot make-cache-disk cache.img --size 1G && dd if=cache.img of=/dev/sdX bs=4M conv=fsync')
     .action(async (path, opts) => {
-      io.stdout((await makeCacheDiskCommand(path, opts, log())) + '\n');
+      io.stdout((await makeCacheDiskCommand(path, opts, ctx())) + '\n');
     });
 
   return program;
@@ -170,13 +181,22 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-export async function main(argv: string[], io: Io = processIo): Promise<number> {
+/**
+ * Runs one command line and returns its exit code. `signal` stops the command (runCli aborts it
+ * on SIGINT/SIGTERM); a command that finished before it noticed still counts as done.
+ */
+export async function main(argv: string[], io: Io = processIo, signal?: AbortSignal): Promise<number> {
   let program: Command | undefined;
   try {
-    program = buildProgram(io, consoleLogger);
+    program = buildProgram(io, signal);
     await program.parseAsync(argv);
     return EXIT_OK;
   } catch (err) {
+    if (signal?.aborted && !(err instanceof CommanderError)) {
+      const reason = signal.reason instanceof InterruptedError ? signal.reason : new InterruptedError('SIGINT');
+      io.stderr(`inetboot: ${reason.message}\n`);
+      return reason.exitCode;
+    }
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
       // commander has printed its message already.
@@ -190,5 +210,32 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     const e = err as Error;
     io.stderr(`inetboot: internal error (a bug, please report it): ${e?.stack ?? String(err)}\n`);
     return EXIT_FAILURE;
+  }
+}
+
+/**
+ * The program as bin/inetboot.js runs it: SIGINT and SIGTERM abort the command, which ends its
+ * child processes and removes its temporary files before main() returns (exit 130/143). A second
+ * signal does not wait for that. Long processes still running when Node exits are killed.
+ */
+export async function runCli(argv: string[]): Promise<number> {
+  const controller = new AbortController();
+  const handlers = (Object.keys(INTERRUPT_EXIT) as InterruptSignal[]).map((sig) => {
+    const handler = () => {
+      if (controller.signal.aborted) {
+        killLiveProcesses();
+        process.exit(INTERRUPT_EXIT[sig]);
+      }
+      processIo.stderr(`\ninetboot: ${sig}: stopping, removing temporary files (send it again to quit at once)\n`);
+      controller.abort(new InterruptedError(sig));
+    };
+    process.on(sig, handler);
+    return [sig, handler] as const;
+  });
+  process.on('exit', killLiveProcesses);
+  try {
+    return await main(argv, processIo, controller.signal);
+  } finally {
+    for (const [sig, handler] of handlers) process.removeListener(sig, handler);
   }
 }

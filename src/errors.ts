@@ -7,6 +7,10 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
+/** The signals the CLI turns into a clean stop, with the shell's exit codes for them (128 + number). */
+export const INTERRUPT_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+export type InterruptSignal = keyof typeof INTERRUPT_EXIT;
+
 export abstract class InetbootError extends Error {
   abstract readonly exitCode: number;
   /** Optional advice printed after the message ("what to do"). */
@@ -77,6 +81,29 @@ export class DownloadError extends InetbootError {
 /** A smoke boot did not reach its marker. Exit 1. */
 export class BootFailedError extends InetbootError {
   readonly exitCode = EXIT_FAILURE;
+}
+
+/**
+ * The CLI was asked to stop (Ctrl-C, SIGTERM) and every temporary file of the work under way
+ * was removed. The reason of the AbortSignal that the CLI passes down; exit 130 or 143.
+ */
+export class InterruptedError extends InetbootError {
+  readonly exitCode: number;
+  constructor(readonly signal: InterruptSignal) {
+    super(`interrupted by ${signal}: stopped, and removed what was half written; earlier outputs are as they were`);
+    this.exitCode = INTERRUPT_EXIT[signal];
+  }
+}
+
+/** Throws the reason of an aborted signal (an InterruptedError from the CLI), if it is aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortReason(signal);
+}
+
+/** What an aborted operation throws: the signal's reason when it is one of ours. */
+export function abortReason(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new InterruptedError('SIGINT');
 }
 
 /** Anything else that fails for a reason the user can act on. Exit 1. */

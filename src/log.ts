@@ -1,7 +1,14 @@
 /**
- * The logger the core reports through. The core never writes to the terminal itself:
- * commands pass a Logger, tests pass a collecting one.
+ * The injected I/O and the logger the core reports through. The core never writes to the
+ * terminal itself: the CLI passes a Logger that writes to its Io, tests pass their own.
  */
+
+/** Where the CLI writes: the real stdout/stderr in bin/inetboot.js, strings in tests. */
+export interface Io {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+}
+
 export interface Logger {
   /** A step of long work ("building initramfs"). */
   step(message: string): void;
@@ -12,8 +19,9 @@ export interface Logger {
   debug(message: string): void;
 }
 
-export function consoleLogger(opts: { verbose?: boolean; quiet?: boolean } = {}): Logger {
-  const err = (s: string) => process.stderr.write(s + '\n');
+/** Progress and messages on io.stderr (stdout is kept for results that scripts read). */
+export function consoleLogger(io: Pick<Io, 'stderr'>, opts: { verbose?: boolean; quiet?: boolean } = {}): Logger {
+  const err = (s: string) => io.stderr(s + '\n');
   return {
     step: (m) => {
       if (!opts.quiet) err(`==> ${m}`);

@@ -147,6 +147,66 @@ export function kernelParam(key: string, value?: string): string {
   return value.includes(' ') ? `${key}="${value}"` : `${key}=${value}`;
 }
 
+const isKernelSpace = (c: string | undefined) => c !== undefined && ' \t\n\v\f\r'.includes(c);
+const skipKernelSpaces = (s: string) => s.replace(/^[ \t\n\v\f\r]+/, '');
+
+/**
+ * Port of lib/cmdline.c next_arg() (Linux 6.x): one word of a command line, as the kernel
+ * splits it. The kernel edits the string in place, writing NULs; `chars` models that, and
+ * cString() reads up to the first NUL.
+ */
+export function nextArg(args: string): { param: string; val: string | null; rest: string } {
+  let quoted = false;
+  let inQuote = false;
+  if (args.startsWith('"')) {
+    args = args.slice(1);
+    inQuote = true;
+    quoted = true;
+  }
+  let i = 0;
+  let equals = 0;
+  for (; i < args.length; i++) {
+    if (isKernelSpace(args[i]) && !inQuote) break;
+    if (equals === 0 && args[i] === '=') equals = i;
+    if (args[i] === '"') inQuote = !inQuote;
+  }
+  const chars = args.slice(0, i).split('');
+  const cString = (from: number) => {
+    const end = chars.indexOf('\0', from);
+    return chars.slice(from, end < 0 ? chars.length : end).join('');
+  };
+  let valStart = -1;
+  if (equals !== 0) {
+    chars[equals] = '\0';
+    valStart = equals + 1;
+    // "Don't include quotes in value."
+    if (chars[valStart] === '"') {
+      valStart++;
+      if (chars[i - 1] === '"') chars[i - 1] = '\0';
+    }
+  }
+  if (quoted && i > 0 && chars[i - 1] === '"') chars[i - 1] = '\0';
+  const rest = i < args.length ? skipKernelSpaces(args.slice(i + 1)) : '';
+  return { param: cString(0), val: valStart < 0 ? null : cString(valStart), rest };
+}
+
+/**
+ * kernel/params.c parse_args(): the kernel parameters of a command line, up to a bare `--`,
+ * after which the kernel hands the words to init. Used to see what a command line already sets
+ * (pass_network's ip=: config/cmdline-rules.ts).
+ */
+export function kernelParamsOf(line: string): KernelParam[] {
+  const out: KernelParam[] = [];
+  let args = skipKernelSpaces(line);
+  while (args !== '') {
+    const { param, val, rest } = nextArg(args);
+    if (val === null && param === '--') break;
+    out.push(val === null ? [param] : [param, val]);
+    args = rest;
+  }
+  return out;
+}
+
 function checkLength(bytes: number, maxBytes: number, what: string): void {
   if (bytes > maxBytes) {
     throw new QuoteError(`${what} would be ${bytes} bytes, more than the limit of ${maxBytes} (x86 holds 2048 bytes with the final NUL): shorten it`);

@@ -1,11 +1,10 @@
 /** `inetboot add-entry`: append a menu entry to the config, keeping its comments and layout. */
 import type { z } from 'zod';
-import { writeFileAtomic } from '../config/atomic.js';
 import { addEntry, type NewEntry } from '../config/edit.js';
-import { loadConfig } from '../config/load.js';
 import { appendSchema, entryIdSchema, sha256Schema, titleSchema, urlSchema } from '../config/schema.js';
+import { updateConfig } from '../config/update.js';
 import { UsageError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { CommandContext } from './context.js';
 
 export interface AddEntryOptions {
   config: string;
@@ -32,12 +31,10 @@ const FLAGS: { key: FlagKey; flag: string; schema: z.ZodType<string, string> }[]
   { key: 'append', flag: '--append', schema: appendSchema },
 ];
 
-export async function addEntryCommand(opts: AddEntryOptions, log: Logger): Promise<void> {
+export async function addEntryCommand(opts: AddEntryOptions, ctx: CommandContext): Promise<void> {
   const entry = entryFromFlags(opts);
-  const loaded = await loadConfig(opts.config);
-  const text = addEntry(loaded, entry, { makeDefault: opts.default });
-  await writeFileAtomic(opts.config, text);
-  log.info(`added entry "${entry.id}" to ${opts.config}${opts.default ? ' as the default' : ''}`);
+  await updateConfig(opts.config, (loaded) => addEntry(loaded, entry, { makeDefault: opts.default }), { logger: ctx.log, signal: ctx.signal });
+  ctx.log.info(`added entry "${entry.id}" to ${opts.config}${opts.default ? ' as the default' : ''}`);
 }
 
 export function entryFromFlags(opts: AddEntryOptions): NewEntry {

@@ -7,10 +7,11 @@
 import { dirname, resolve } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import type { Logger } from '../log.js';
+import { checkOutputDir } from '../files/output.js';
 import { defaultCacheDir } from '../paths.js';
 import { buildPrebootFiles, type PrebootFilesResult } from '../pipeline/build.js';
 import type { PrebootBackend, PrebootSettings } from '../pipeline/preboot/backend.js';
+import type { CommandContext } from './context.js';
 
 export interface PrebootFlags {
   backend?: PrebootBackend;
@@ -38,13 +39,15 @@ export interface BuildPrebootOptions extends PrebootFlags {
   cacheDir?: string;
 }
 
-export async function buildPrebootCommand(opts: BuildPrebootOptions, log: Logger): Promise<PrebootFilesResult> {
+export async function buildPrebootCommand(opts: BuildPrebootOptions, ctx: CommandContext): Promise<PrebootFilesResult> {
+  checkOutputDir(opts.output, '-o');
   const { config } = await loadConfig(opts.config);
   return buildPrebootFiles({
     config,
     outDir: resolve(opts.output),
     cacheDir: resolve(opts.cacheDir ?? defaultCacheDir()),
     preboot: prebootSettings(config, opts.config, opts),
-    logger: log,
+    logger: ctx.log,
+    signal: ctx.signal,
   });
 }

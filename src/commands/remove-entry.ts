@@ -1,16 +1,14 @@
 /** `inetboot remove-entry ID`: remove a menu entry, keeping the rest of the file as it was. */
-import { writeFileAtomic } from '../config/atomic.js';
 import { removeEntry } from '../config/edit.js';
-import { loadConfig, parseConfig } from '../config/load.js';
-import type { Logger } from '../log.js';
+import { parseConfig } from '../config/load.js';
+import { updateConfig } from '../config/update.js';
+import type { CommandContext } from './context.js';
 
-export async function removeEntryCommand(id: string, opts: { config: string }, log: Logger): Promise<void> {
-  const loaded = await loadConfig(opts.config);
-  const text = removeEntry(loaded, id);
-  await writeFileAtomic(opts.config, text);
-  log.info(`removed entry "${id}" from ${opts.config}`);
-  if (loaded.config.default === id) {
+export async function removeEntryCommand(id: string, opts: { config: string }, ctx: CommandContext): Promise<void> {
+  const { before, text } = await updateConfig(opts.config, (loaded) => removeEntry(loaded, id), { logger: ctx.log, signal: ctx.signal });
+  ctx.log.info(`removed entry "${id}" from ${opts.config}`);
+  if (before.config.default === id) {
     const next = parseConfig(text, opts.config).config.default;
-    log.info(next === undefined ? 'the config has no default entry now' : `the default entry is now "${next}"`);
+    ctx.log.info(next === undefined ? 'the config has no default entry now' : `the default entry is now "${next}"`);
   }
 }

@@ -5,12 +5,12 @@
  * console log (default `<iso>.console.log`) as an artifact either way.
  */
 import { statSync } from 'node:fs';
-import type { Io } from '../cli.js';
 import { BootFailedError, UsageError } from '../errors.js';
 import { relevantOutput } from '../exec/run.js';
 import { checkTools, type ToolNeed } from '../exec/tools.js';
-import type { Logger } from '../log.js';
+import { checkOutputFile } from '../files/output.js';
 import { bootAndWatch, OVMF_CODE, OVMF_VARS, QEMU, type BootResult } from '../qemu/boot.js';
+import type { CommandContext } from './context.js';
 
 export interface SmokeOptions {
   expect: string;
@@ -25,7 +25,8 @@ export interface SmokeOptions {
 
 const TAIL_LINES = 20;
 
-export async function smokeCommand(iso: string, opts: SmokeOptions, log: Logger, _io?: Io): Promise<BootResult> {
+export async function smokeCommand(iso: string, opts: SmokeOptions, ctx: CommandContext): Promise<BootResult> {
+  const { log } = ctx;
   let isFile = false;
   try {
     isFile = statSync(iso).isFile();
@@ -47,9 +48,10 @@ export async function smokeCommand(iso: string, opts: SmokeOptions, log: Logger,
   if (opts.uefi) {
     needs.push({ name: OVMF_CODE, reason: 'UEFI firmware for --uefi' }, { name: OVMF_VARS, reason: 'UEFI variable store for --uefi' });
   }
+  const logFile = opts.log ?? `${iso}.console.log`;
+  checkOutputFile(logFile, '--log', 'console.log');
   checkTools(needs);
 
-  const logFile = opts.log ?? `${iso}.console.log`;
   const firmware = opts.uefi ? 'UEFI' : 'BIOS';
   log.step(`booting ${iso} (${firmware}, TCG) and waiting up to ${timeoutS} s for "${opts.expect}"`);
   const result = await bootAndWatch({
@@ -61,6 +63,7 @@ export async function smokeCommand(iso: string, opts: SmokeOptions, log: Logger,
     logFile,
     memoryMiB: Number(opts.memory),
     logger: log,
+    signal: ctx.signal,
     onLine: (line) => log.debug(`console| ${line}`),
   });
 

@@ -64,6 +64,17 @@ export function removeEntry(loaded: LoadedConfig, id: string): string {
   return revalidate(text, loaded, (c) => c.entries.length === remaining.length && !c.entries.some((e) => e.id === id) && c.default === newDefault);
 }
 
+/** Makes entry `id` the default: replaces the value of `default:`, or adds that line before `entries:`. */
+export function setDefault(loaded: LoadedConfig, id: string): string {
+  const { config, file } = loaded;
+  if (!config.entries.some((e) => e.id === id)) {
+    const ids = config.entries.map((e) => e.id);
+    throw new UsageError(`${file}: no entry has id "${id}": ${ids.length ? `the ids are ${ids.join(', ')}` : 'the config has no entries'}`);
+  }
+  const text = spliceDefault(loaded, id) ?? viaDocument(loaded, (doc) => doc.set('default', id));
+  return revalidate(text, loaded, (c) => c.default === id && c.entries.length === config.entries.length);
+}
+
 function revalidate(text: string, loaded: LoadedConfig, isExpected: (c: LoadedConfig['config']) => boolean): string {
   let result: LoadedConfig;
   try {
@@ -94,13 +105,7 @@ function spliceAdd(loaded: LoadedConfig, entry: NewEntry, makeDefault: boolean):
   const current = root ? findPair(root, 'default') : undefined;
   const splices: Splice[] = [];
   const defaultLine = `${pad}default: ${scalarText(entry.id)}${t.eol}`;
-  if (makeDefault && current) splices.push(replaceValue(current));
-  else if (makeDefault && entries) {
-    // After the key before `entries`, so that comments written above `entries:` stay above it.
-    const before = root?.items[root.items.indexOf(entries) - 1];
-    const at = before ? t.after(before.value as Node) : t.lineStart(range(entries.key)[0]);
-    splices.push({ start: at, end: at, text: defaultLine });
-  }
+  if (makeDefault && (current || entries)) splices.push(defaultSplice(t, root!, entry.id));
 
   const seq = entries?.value;
   if (!entries) {
@@ -129,10 +134,34 @@ function spliceAdd(loaded: LoadedConfig, entry: NewEntry, makeDefault: boolean):
     return undefined;
   }
   return applySplices(text, splices);
+}
 
-  function replaceValue(pair: Pair): Splice {
-    return t.replaceScalar(pair.value as Node, scalarText(entry.id));
-  }
+/**
+ * The splice that makes `id` the default in a block-mapping root that has `default:` or
+ * `entries:`: the value of `default:` replaced (its comment kept in place), or a new line after
+ * the key before `entries:`, so that comments written above `entries:` stay above it.
+ */
+function defaultSplice(t: TextPos, root: YAMLMap, id: string): Splice {
+  const current = findPair(root, 'default');
+  if (current) return t.replaceScalar(current.value as Node, scalarText(id));
+  const entries = findPair(root, 'entries');
+  if (!entries) throw new Error('internal: defaultSplice needs default: or entries:');
+  const rootCol = root.range ? t.column(root.range[0]) : 0;
+  const before = root.items[root.items.indexOf(entries) - 1];
+  const at = before ? t.after(before.value as Node) : t.lineStart(range(entries.key)[0]);
+  return { start: at, end: at, text: `${' '.repeat(rootCol)}default: ${scalarText(id)}${t.eol}` };
+}
+
+function spliceDefault(loaded: LoadedConfig, id: string): string | undefined {
+  const root = loaded.doc.contents;
+  if (!isMap(root) || root.flow || (!findPair(root, 'default') && !findPair(root, 'entries'))) return undefined;
+  const current = findPair(root, 'default');
+  if (current && !isScalarNode(current.value)) return undefined;
+  return applySplices(loaded.text, [defaultSplice(new TextPos(loaded.text), root, id)]);
+}
+
+function isScalarNode(node: unknown): boolean {
+  return node instanceof Scalar && node.range !== undefined && node.range !== null;
 }
 
 function spliceRemove(loaded: LoadedConfig, index: number, newDefault: string | undefined): string | undefined {

@@ -1,37 +1,83 @@
 /**
- * Reading inetboot.yaml in three steps: YAML with positions, the zod schema, then the
- * cross-field rules. Every problem is turned into a ConfigProblem that names the file,
- * the line and the key path; all of them are collected and thrown as one ConfigError.
+ * Reading inetboot.yaml: the file's bytes (a regular file of sane size, valid UTF-8), YAML with
+ * positions, the zod schema, then the cross-field rules, and last the host files the config
+ * names (tls.ca_bundle). Every problem is turned into a ConfigProblem that names the file, the
+ * line and the key path; all of them are collected and thrown as one ConfigError.
  */
-import { readFile } from 'node:fs/promises';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Pair, type YAMLError } from 'yaml';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Pair, type YAMLError } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
+import { hostFileProblems } from './host-files.js';
 import { checkRules, type Locate, type PathSegment } from './rules.js';
 import { configSchema, type Config } from './schema.js';
+import { firstInvalidUtf8 } from './text.js';
 
 export interface LoadedConfig {
   file: string;
   text: string;
   doc: Document;
   config: Config;
+  /** The line of a key path (or of its nearest parent). */
+  locate: Locate;
 }
 
+/** A config is a few KB; anything near this is not one (and /dev/zero would never end). */
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
 export async function loadConfig(file: string): Promise<LoadedConfig> {
-  let text: string;
+  const text = decodeConfig(await readConfigBytes(file), file);
+  const loaded = parseConfig(text, file);
+  const problems = hostFileProblems(loaded.config, file, loaded.locate);
+  if (problems.length > 0) throw new ConfigError(byLine(problems));
+  return loaded;
+}
+
+async function readConfigBytes(file: string): Promise<Buffer> {
+  const problem = (message: string, cause?: unknown) => new ConfigError([{ file, path: '', message }], cause === undefined ? undefined : { cause });
+  let fh;
   try {
-    text = await readFile(file, 'utf8');
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; regular files ignore it.
+    fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const message =
-      code === 'ENOENT'
-        ? 'no such file: run "inetboot init" to create one, or pass -c PATH'
-        : code === 'EISDIR'
-          ? 'is a directory: pass -c with the path of a config file'
-          : `cannot read it: ${(err as Error).message}`;
-    throw new ConfigError([{ file, path: '', message }], { cause: err });
+    throw problem(code === 'ENOENT' ? 'no such file: run "inetboot init" to create one, or pass -c PATH' : `cannot read it: ${(err as Error).message}`, err);
   }
-  return parseConfig(text, file);
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) throw problem('is a directory: pass -c with the path of a config file');
+    if (!st.isFile()) throw problem('is not a regular file (a device, FIFO or socket): pass -c with the path of a config file');
+    if (st.size > MAX_CONFIG_BYTES) throw problem(`is ${st.size} bytes: a config is a few kilobytes, and at most ${MAX_CONFIG_BYTES / 1048576} MiB is read`);
+    const bytes = await fh.readFile();
+    if (bytes.length > MAX_CONFIG_BYTES) throw problem(`grew past ${MAX_CONFIG_BYTES / 1048576} MiB while it was read`);
+    return bytes;
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw problem(`cannot read it: ${(err as Error).message}`, err);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The file as text. Invalid UTF-8 is refused with its line and column: decoding it anyway would
+ * turn the byte into U+FFFD, and the menu and the entry data would silently differ from the file.
+ */
+export function decodeConfig(bytes: Buffer, file: string): string {
+  const bad = firstInvalidUtf8(bytes);
+  if (bad < 0) return bytes.toString('utf8');
+  const lineStart = bytes.lastIndexOf(0x0a, bad - 1) + 1;
+  const line = bytes.subarray(0, bad).reduce((n, b) => n + (b === 0x0a ? 1 : 0), 1);
+  const byte = bytes[bad]!.toString(16).toUpperCase().padStart(2, '0');
+  throw new ConfigError([
+    {
+      file,
+      line,
+      path: '',
+      message: `is not valid UTF-8: byte 0x${byte} at column ${bad - lineStart + 1} is not part of a UTF-8 character; save the file as UTF-8 (inetboot does not guess other encodings)`,
+    },
+  ]);
 }
 
 export function parseConfig(text: string, file: string): LoadedConfig {
@@ -42,16 +88,25 @@ export function parseConfig(text: string, file: string): LoadedConfig {
   if (syntax.length > 0) throw new ConfigError(syntax);
 
   const locate = locator(doc, lineAt);
+  const aliases = unresolvedAliases(doc, file, lineAt);
+  if (aliases.length > 0) throw new ConfigError(aliases);
   let input: unknown;
   try {
-    input = doc.toJS() ?? {};
+    input = doc.toJS({ maxAliasCount: 100 }) ?? {};
   } catch (err) {
-    // An alias whose anchor is missing only fails here, not while parsing.
-    throw new ConfigError([{ file, path: '', message: `cannot read the YAML: ${(err as Error).message}` }]);
+    // What is left here is the alias-count limit ("billion laughs"); names of aliases are checked above.
+    throw new ConfigError([{ file, path: '', message: `cannot read the YAML: ${(err as Error).message}: write the values out instead of repeating aliases (*name)` }]);
   }
   if (!isPlainObject(input)) {
     throw new ConfigError([{ file, line: locate([]), path: '', message: `must be a YAML mapping of the keys ${allowedKeys([])?.join(', ')}, like the file "inetboot init" writes` }]);
   }
+  const surrogates = loneSurrogates(input, []).map((path) => ({
+    file,
+    line: locate(path),
+    path: formatPath(path),
+    message: 'contains a lone UTF-16 surrogate (an escape such as "\\ud800" without its pair), which is not a character: write the character itself',
+  }));
+  if (surrogates.length > 0) throw new ConfigError(byLine(surrogates));
 
   const result = configSchema.safeParse(input);
   if (!result.success) {
@@ -62,7 +117,56 @@ export function parseConfig(text: string, file: string): LoadedConfig {
   }
   const ruleProblems = checkRules(result.data, file, locate);
   if (ruleProblems.length > 0) throw new ConfigError(byLine(ruleProblems));
-  return { file, text, doc, config: result.data };
+  return { file, text, doc, config: result.data, locate };
+}
+
+/**
+ * For the commands that build a medium: a config without entries is refused with its file and
+ * line (an empty file has no line: it has nothing at all).
+ */
+export function requireEntries(loaded: Pick<LoadedConfig, 'file' | 'config' | 'locate' | 'text'>): void {
+  if (loaded.config.entries.length > 0) return;
+  const empty = loaded.text.split('\n').every((l) => l.trim() === '' || l.trim().startsWith('#'));
+  throw new ConfigError([
+    empty
+      ? { file: loaded.file, path: '', message: 'is empty: it has no entries to boot; add one with "inetboot add-entry", or start from the example with "inetboot init --force"' }
+      : { file: loaded.file, line: loaded.locate(['entries']), path: 'entries', message: 'lists no entries: a boot medium needs at least one; add one with "inetboot add-entry"' },
+  ]);
+}
+
+/** Aliases (*name) whose anchor (&name) is not set before them: yaml fails only in toJS(), without a line. */
+function unresolvedAliases(doc: Document, file: string, lineAt: (offset: number) => number): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  visit(doc, {
+    Alias(_key, node, ancestors) {
+      if (node.resolve(doc) !== undefined) return;
+      const line = node.range ? lineAt(node.range[0]) : undefined;
+      problems.push({ file, line, path: formatPath(keyPath(ancestors, node)), message: `the alias *${node.source} has no anchor &${node.source} before it: set the anchor first, or write the value out` });
+    },
+  });
+  return problems;
+}
+
+/** The key path of a node from the ancestors yaml's visit() gives. */
+function keyPath(ancestors: readonly unknown[], node: unknown): PathSegment[] {
+  const path: PathSegment[] = [];
+  const chain = [...ancestors, node];
+  for (let i = 0; i < chain.length - 1; i++) {
+    const here = chain[i];
+    const next = chain[i + 1];
+    if (isSeq(here)) path.push(here.items.indexOf(next as never));
+    else if (here && typeof here === 'object' && 'key' in here && (here as Pair).value === next) path.push(keyText((here as Pair).key));
+  }
+  return path;
+}
+
+/** Paths of every string (key or value) holding an unpaired surrogate. */
+function loneSurrogates(value: unknown, path: PathSegment[]): PathSegment[][] {
+  const bad = (s: string) => /\p{Cs}/u.test(s);
+  if (typeof value === 'string') return bad(value) ? [path] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => loneSurrogates(v, [...path, i]));
+  if (isPlainObject(value)) return Object.entries(value).flatMap(([k, v]) => (bad(k) ? [[...path, k]] : loneSurrogates(v, [...path, k])));
+  return [];
 }
 
 /** `entries[1].kernel.sha256`; keys that are not plain words are quoted. */

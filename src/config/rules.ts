@@ -4,6 +4,7 @@
  */
 import type { ConfigProblem } from '../errors.js';
 import type { Config } from './schema.js';
+import { cmdlineRules } from './cmdline-rules.js';
 import { networkRules } from './network-rules.js';
 
 export type PathSegment = string | number;
@@ -11,7 +12,7 @@ export type PathSegment = string | number;
 export type Locate = (path: readonly PathSegment[]) => number | undefined;
 
 export function checkRules(config: Config, file: string, locate: Locate): ConfigProblem[] {
-  return [...duplicateIds(config, file, locate), ...defaultExists(config, file, locate), ...mirrorGroupsExist(config, file, locate), ...entryKinds(config, file, locate), ...networkRules(config, file, locate)];
+  return [...duplicateIds(config, file, locate), ...defaultExists(config, file, locate), ...mirrorGroupsExist(config, file, locate), ...entryKinds(config, file, locate), ...networkRules(config, file, locate), ...cmdlineRules(config, file, locate)];
 }
 
 function duplicateIds(config: Config, file: string, locate: Locate): ConfigProblem[] {

@@ -4,6 +4,8 @@
  * Cross-field rules (unique ids, default exists) live in rules.ts.
  */
 import { z } from 'zod';
+import { firstDeceptive } from './text.js';
+import { checkFetchUrl, IPV4_RE, pathProblem } from './url.js';
 
 export const ENTRY_ID_RE = /^[a-z0-9][a-z0-9._-]*$/;
 export const SHA256_RE = /^[0-9a-fA-F]{64}$/;
@@ -14,25 +16,15 @@ export const MAX_CMDLINE = 2047;
 // eslint-disable-next-line no-control-regex
 export const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
 
-export const urlSchema = z.string({ error: 'must be a URL written as a string, e.g. http://10.0.2.2:8080/linux' }).superRefine((s, ctx) => {
-  if (CONTROL_RE.test(s) || /\s/.test(s)) {
-    ctx.addIssue({ code: 'custom', message: 'must not contain spaces or control characters: percent-encode them (a space is %20)' });
-    return;
-  }
-  let u: URL;
-  try {
-    u = new URL(s);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: `"${s}" is not a URL: write an absolute http:// or https:// URL, e.g. http://10.0.2.2:8080/linux` });
-    return;
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    ctx.addIssue({ code: 'custom', message: `scheme "${u.protocol.replace(/:$/, '')}" is not supported: write an http:// or https:// URL` });
-  } else if (!u.hostname) {
-    ctx.addIssue({ code: 'custom', message: 'has no host: write an http:// or https:// URL with a host' });
-  } else if (/["'`\\]/.test(s)) {
-    ctx.addIssue({ code: 'custom', message: 'must not contain quotes or backslashes: percent-encode them' });
-  }
+/**
+ * An http:// or https:// URL as the preboot's BusyBox wget fetches it: the grammar, and why each
+ * refusal, are in url.ts. The scheme is written lower-case; what is refused says what to write.
+ */
+export const urlSchema = z.string({ error: 'must be a URL written as a string, e.g. http://10.0.2.2:8080/linux' }).transform((s, ctx) => {
+  const r = checkFetchUrl(s);
+  if (r.ok) return r.url;
+  ctx.addIssue({ code: 'custom', message: r.message });
+  return z.NEVER;
 });
 
 export const sha256Schema = z
@@ -68,9 +60,7 @@ export const mirrorPathSchema = z.string({ error: 'must be a path inside the mir
             ? 'must not start with "/": it is relative to each base URL of the group (write dists/..., not /dists/...)'
             : s.split(/[/?]/).includes('..')
               ? 'must not contain ".." segments: write the path inside the group'
-              : s.includes('#')
-                ? 'must not contain "#": a fragment is never sent to the server'
-                : undefined;
+              : pathProblem(`/${s}`, (fixed) => `path: ${fixed.slice(1)}`);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
@@ -192,6 +182,10 @@ export const titleSchema = z
   .min(1, { message: 'must not be empty' })
   .max(200, { message: 'is longer than 200 characters: shorten it' })
   .refine((s) => !CONTROL_RE.test(s), { message: 'must not contain control characters (tabs, newlines)' })
+  .superRefine((s, ctx) => {
+    const bad = firstDeceptive(s);
+    if (bad) ctx.addIssue({ code: 'custom', message: `must not contain ${bad}: invisible characters and direction overrides let a menu line show something other than what it is` });
+  })
   .refine((s) => !s.startsWith('-'), { message: 'must not start with "-" (GRUB would read it as an option of menuentry)' })
   .refine((s) => s.trim() === s, { message: 'must not start or end with spaces' });
 
@@ -215,8 +209,7 @@ export const entryIdSchema = z
  *   iscript: a script the preboot downloads and runs (see README, "Entry kinds");
  *   shell: true, a BusyBox shell in the preboot with the network up.
  */
-/** Dotted-quad IPv4 without leading zeros (BusyBox and the kernel read "010" as octal or refuse it). */
-export const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+export { IPV4_RE };
 
 const ipv4Schema = (example: string) =>
   z.string({ error: `must be an IPv4 address written as a string, e.g. ${example}` }).regex(IPV4_RE, { message: `must be an IPv4 address such as ${example}` });
@@ -255,17 +248,12 @@ export const networkSchema = z.union([z.string({ error: NETWORK_HINT }).refine((
   error: NETWORK_HINT,
 });
 
-/** `proxy:` the HTTP proxy every http:// download of the preboot goes through. */
+/** `proxy:` the HTTP proxy every http:// download of the preboot goes through: http://HOST:PORT. */
 export const proxySchema = urlSchema.superRefine((s, ctx) => {
-  let u: URL;
-  try {
-    u = new URL(s);
-  } catch {
-    return; // urlSchema has said why
-  }
-  if (u.protocol !== 'http:') ctx.addIssue({ code: 'custom', message: 'must be an http:// URL of the proxy, e.g. proxy: http://10.0.2.2:3128 (BusyBox wget talks to proxies in plain HTTP)' });
-  else if (u.username || u.password) ctx.addIssue({ code: 'custom', message: 'must not contain a user name or password: they would be baked into the boot medium' });
-  else if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) ctx.addIssue({ code: 'custom', message: 'must be only scheme, host and port, e.g. proxy: http://10.0.2.2:3128' });
+  // urlSchema has checked the grammar and refused a user or password (url.ts).
+  const m = /^(https?):\/\/([^/?]+)(.*)$/.exec(s);
+  if (m?.[1] !== 'http') ctx.addIssue({ code: 'custom', message: 'must be an http:// URL of the proxy, e.g. proxy: http://10.0.2.2:3128 (BusyBox wget talks to proxies in plain HTTP)' });
+  else if (m[3] !== '' && m[3] !== '/') ctx.addIssue({ code: 'custom', message: `must be only scheme, host and port, e.g. proxy: http://10.0.2.2:3128 (write http://${m[2]})` });
 });
 
 /** `tls:` how the preboot checks HTTPS servers. */

@@ -33,6 +33,8 @@ export const TOOL_PACKAGES: Record<string, string> = {
   mmd: 'mtools',
   'mkfs.ext4': 'e2fsprogs',
   openssl: 'openssl',
+  // The advisory lock around config edits (util-linux is Essential on Debian).
+  flock: 'util-linux',
 };
 
 /** Files (not programs on PATH) that a command needs, with their package. */

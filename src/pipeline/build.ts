@@ -4,12 +4,14 @@
  *   -> stage ISO tree -> ISO
  * The preboot backends (debian, kernel-source, buildroot) live in preboot/backend.ts.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/schema.js';
-import { UsageError } from '../errors.js';
+import { throwIfAborted, UsageError } from '../errors.js';
 import { checkTools } from '../exec/tools.js';
+import { replaceFile, writeFileReplacing } from '../files/replace.js';
 import type { Logger } from '../log.js';
 import { ISO_PATHS, ISO_TOOLS, makeIso } from './iso.js';
 import { renderMenu } from './menu.js';
@@ -26,6 +28,8 @@ export interface BuildOptions {
   preboot?: PrebootSettings;
   keepWorkdir?: boolean;
   logger: Logger;
+  /** Aborts the build: every child process is ended and every temporary file removed. */
+  signal?: AbortSignal;
 }
 
 export interface BuildResult {
@@ -42,20 +46,21 @@ export async function buildIso(opts: BuildOptions): Promise<BuildResult> {
   checkPrebootSettings(settings);
   checkTools([...ISO_TOOLS, ...BACKEND_TOOLS[settings.backend]]);
 
-  const workDir = mkdtempSync(join(tmpdir(), 'inetboot-build-'));
+  const workDir = makeWorkDir('inetboot-build-');
   try {
     logger.step('composing the GRUB menu');
     const menu = renderMenu(config);
 
     logger.step(`preparing the preboot (${settings.backend} backend)`);
-    const preboot = await preparePreboot(settings, { config, cacheDir: opts.cacheDir, workDir, logger });
+    const preboot = await preparePreboot(settings, { config, cacheDir: opts.cacheDir, workDir, logger, signal: opts.signal });
     logger.info(`preboot: ${preboot.description}`);
     logger.info(`preboot kernel ${mib(statSync(preboot.kernel).size)}, initramfs ${mib(preboot.initramfs.length)}`);
+    throwIfAborted(opts.signal);
 
     logger.step('writing the hybrid BIOS+UEFI ISO');
     const root = stageIsoTree(join(workDir, 'iso-root'), menu, preboot);
     mkdirSync(dirname(opts.output), { recursive: true });
-    const { bytes } = await makeIso({ root, output: opts.output, logger, logFile: join(workDir, 'build.log') });
+    const { bytes } = await makeIso({ root, output: opts.output, workDir, logger, logFile: join(workDir, 'build.log'), signal: opts.signal });
     logger.info(`wrote ${opts.output} (${mib(bytes)})`);
 
     return {
@@ -82,6 +87,17 @@ function stageIsoTree(root: string, menu: string, preboot: Preboot): string {
   return root;
 }
 
+/**
+ * The build's own directory, with a tmp/ inside that every tool of the build gets as TMPDIR:
+ * grub-mkrescue and xorriso make temporary directories of their own and leave them behind when
+ * they are killed, and inside the work directory they go when it is removed.
+ */
+export function makeWorkDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  mkdirSync(join(dir, 'tmp'));
+  return dir;
+}
+
 export function mib(bytes: number): string {
   return `${(bytes / 1048576).toFixed(1)} MiB`;
 }
@@ -98,24 +114,19 @@ export interface PrebootFilesResult {
  * `inetboot build-preboot`: the preboot alone, written as DIR/vmlinuz and DIR/preboot.img
  * (each under a temporary name, renamed when complete).
  */
-export async function buildPrebootFiles(opts: { config: Config; outDir: string; cacheDir: string; preboot: PrebootSettings; logger: Logger }): Promise<PrebootFilesResult> {
-  const { logger } = opts;
+export async function buildPrebootFiles(opts: { config: Config; outDir: string; cacheDir: string; preboot: PrebootSettings; logger: Logger; signal?: AbortSignal }): Promise<PrebootFilesResult> {
+  const { logger, signal } = opts;
   checkPrebootSettings(opts.preboot);
   checkTools(BACKEND_TOOLS[opts.preboot.backend]);
-  const workDir = mkdtempSync(join(tmpdir(), 'inetboot-preboot-'));
+  const workDir = makeWorkDir('inetboot-preboot-');
   try {
     logger.step(`preparing the preboot (${opts.preboot.backend} backend)`);
-    const preboot = await preparePreboot(opts.preboot, { config: opts.config, cacheDir: opts.cacheDir, workDir, logger });
+    const preboot = await preparePreboot(opts.preboot, { config: opts.config, cacheDir: opts.cacheDir, workDir, logger, signal });
     mkdirSync(opts.outDir, { recursive: true });
     const kernel = join(opts.outDir, 'vmlinuz');
     const initramfs = join(opts.outDir, 'preboot.img');
-    const place = (target: string, write: (p: string) => void) => {
-      const tmp = `${target}.tmp-${process.pid}`;
-      write(tmp);
-      renameSync(tmp, target);
-    };
-    place(kernel, (p) => copyFileSync(preboot.kernel, p));
-    place(initramfs, (p) => writeFileSync(p, preboot.initramfs));
+    await replaceFile(kernel, (tmp) => copyFile(preboot.kernel, tmp), { signal });
+    await writeFileReplacing(initramfs, preboot.initramfs, { signal });
     logger.info(`preboot: ${preboot.description}`);
     return { kernel, initramfs, description: preboot.description, kernelBytes: statSync(kernel).size, initramfsBytes: preboot.initramfs.length };
   } finally {

@@ -7,14 +7,17 @@
  * with dd works, and so does any existing FAT or ext2/3/4 partition given the folder by hand.
  * Both file systems are made without a loop mount: `mkfs.vfat -C` creates the image file and
  * mtools' `mmd` makes the folder in it; `mkfs.ext4 -d` copies a staged folder into the new
- * file system. The image is written under a temporary name and renamed when complete.
+ * file system. The image is written through replaceFile() (files/replace.ts): under a temporary
+ * name, renamed when complete.
  */
-import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, ftruncateSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { run } from '../exec/run.js';
 import { checkTools } from '../exec/tools.js';
+import { checkOutputFile, resolveTarget } from '../files/output.js';
+import { replaceFile } from '../files/replace.js';
 import type { Logger } from '../log.js';
 
 export const CACHE_FOLDER = 'inetboot-cache';
@@ -45,25 +48,25 @@ export interface CacheDiskOptions {
   fs: CacheFs;
   force?: boolean;
   logger: Logger;
+  signal?: AbortSignal;
 }
 
 export async function makeCacheDisk(opts: CacheDiskOptions): Promise<{ path: string; bytes: number; fs: CacheFs }> {
-  const { path, bytes, fs, logger } = opts;
+  const { path, bytes, fs, logger, signal } = opts;
+  checkOutputFile(path, 'the image', 'cache.img');
+  if (existsSync(resolveTarget(path)) && !opts.force) throw new UsageError(`${path} exists: remove it, or pass --force to replace it`);
   checkTools(fs === 'vfat' ? [{ name: 'mkfs.vfat', reason: 'makes the FAT file system' }, { name: 'mmd', reason: `makes the ${CACHE_FOLDER}/ folder without mounting` }] : [{ name: 'mkfs.ext4', reason: 'makes the ext4 file system' }]);
-  if (existsSync(path)) {
-    if (!lstatSync(path).isFile()) throw new UsageError(`${path} exists and is not a regular file: make the image as a file, then write it to the device with dd`);
-    if (!opts.force) throw new UsageError(`${path} exists: remove it, or pass --force to replace it`);
-  }
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  rmSync(tmp, { force: true });
-  try {
-    if (fs === 'vfat') {
-      // -C creates the file; the size is in KiB blocks.
-      await run('mkfs.vfat', ['-C', '-n', CACHE_LABEL, tmp, String(bytes / 1024)], { logger });
-      await run('mmd', ['-i', tmp, `::/${CACHE_FOLDER}`], { logger });
-    } else {
-      const fd = openSync(tmp, 'w');
+  await replaceFile(
+    path,
+    async (tmp) => {
+      if (fs === 'vfat') {
+        // -C creates the file; the size is in KiB blocks.
+        await run('mkfs.vfat', ['-C', '-n', CACHE_LABEL, tmp, String(bytes / 1024)], { logger, signal });
+        await run('mmd', ['-i', tmp, `::/${CACHE_FOLDER}`], { logger, signal });
+        return;
+      }
+      const fd = openSync(tmp, 'wx');
       try {
         ftruncateSync(fd, bytes);
       } finally {
@@ -72,16 +75,13 @@ export async function makeCacheDisk(opts: CacheDiskOptions): Promise<{ path: str
       const stage = mkdtempSync(join(tmpdir(), 'inetboot-cache-disk-'));
       try {
         mkdirSync(join(stage, CACHE_FOLDER));
-        await run('mkfs.ext4', ['-q', '-F', '-L', CACHE_LABEL, '-E', 'root_owner=0:0', '-d', stage, tmp], { logger });
+        await run('mkfs.ext4', ['-q', '-F', '-L', CACHE_LABEL, '-E', 'root_owner=0:0', '-d', stage, tmp], { logger, signal });
       } finally {
         rmSync(stage, { recursive: true, force: true });
       }
-    }
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+    },
+    { signal },
+  );
   logger.info(`wrote ${path}: ${fs}, ${bytes / MIB} MiB, with an empty ${CACHE_FOLDER}/ folder`);
   return { path, bytes, fs };
 }

@@ -6,7 +6,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Config } from '../config/schema.js';
-import { run } from '../exec/run.js';
+import { run, type RunCtx } from '../exec/run.js';
 import type { Logger } from '../log.js';
 import { PREBOOT_OVERLAY } from '../paths.js';
 import { Manifest } from './manifest.js';
@@ -53,6 +53,7 @@ export interface InitramfsOptions {
   kernel: KernelTree | undefined;
   workDir: string;
   logger?: Logger;
+  signal?: AbortSignal;
   /** gzip (default) or xz; the kernel must have CONFIG_RD_GZIP or CONFIG_RD_XZ. */
   compression?: 'gzip' | 'xz';
   /** A BusyBox binary to ship instead of the host's busybox-static (its libraries come along). */
@@ -63,13 +64,14 @@ export async function buildPrebootInitramfs(opts: InitramfsOptions): Promise<Ini
   const m = new Manifest();
   addSkeleton(m);
   addTree(m, PREBOOT_OVERLAY);
-  await addBusybox(m, opts.logger, opts.busybox);
-  await addKexec(m);
-  const count = opts.kernel ? (await addModules(m, opts.kernel, allPrebootModules(), opts.workDir, opts.logger)).count : 0;
+  const ctx = { logger: opts.logger, signal: opts.signal };
+  await addBusybox(m, ctx, opts.busybox);
+  await addKexec(m, ctx);
+  const count = opts.kernel ? (await addModules(m, opts.kernel, allPrebootModules(), opts.workDir, ctx)).count : 0;
   addEntryData(m, opts.config);
   // openssl and a CA bundle only when the config uses https:// or tls: (several MB).
-  await addNetworkData(m, opts.config);
-  const image = await compressInitramfs(m.toCpio(), opts.compression ?? 'gzip', opts.logger);
+  await addNetworkData(m, opts.config, ctx);
+  const image = await compressInitramfs(m.toCpio(), opts.compression ?? 'gzip', ctx);
   return { image, files: m.paths().length, modules: count };
 }
 
@@ -78,8 +80,8 @@ export async function buildPrebootInitramfs(opts: InitramfsOptions): Promise<Ini
  * Node has no xz, so xz runs as a program; the kernel's xz decoder knows only CRC32 (or no)
  * checks, not xz's default CRC64 ("XZ-compressed data is corrupt" at boot), hence --check=crc32.
  */
-export async function compressInitramfs(cpio: Buffer, compression: 'gzip' | 'xz', logger?: Logger): Promise<Buffer> {
+export async function compressInitramfs(cpio: Buffer, compression: 'gzip' | 'xz', ctx: RunCtx = {}): Promise<Buffer> {
   if (compression === 'gzip') return gzipSync(cpio, { level: 9 });
-  const { stdoutBuffer } = await run('xz', ['--format=xz', '--check=crc32', '-9', '--extreme', '--threads=1', '--stdout'], { input: cpio, binary: true, logger });
+  const { stdoutBuffer } = await run('xz', ['--format=xz', '--check=crc32', '-9', '--extreme', '--threads=1', '--stdout'], { ...ctx, input: cpio, binary: true });
   return stdoutBuffer!;
 }

@@ -2,12 +2,11 @@
  * The hybrid ISO: grub-mkrescue lays out BIOS (El Torito + MBR for USB sticks written with dd)
  * and UEFI (an EFI system partition image) boot around a directory tree, through xorriso.
  */
-import { mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { run } from '../exec/run.js';
 import type { ToolNeed } from '../exec/tools.js';
-import { OperationError } from '../errors.js';
+import { replaceFile } from '../files/replace.js';
 import type { Logger } from '../log.js';
 
 export const ISO_TOOLS: ToolNeed[] = [
@@ -45,45 +44,36 @@ export const GRUB_MODULES = [
 ] as const;
 
 /**
- * Writes the ISO next to `output` under a temporary name and renames it when complete,
- * so a failed or interrupted build leaves the old ISO (or nothing), never half an ISO.
+ * Writes the ISO through replaceFile() (a temporary name beside `output`, renamed when
+ * complete), so a failed or interrupted build leaves the old ISO (or nothing), never half an
+ * ISO. Every temporary file of grub-mkrescue and xorriso goes below workDir/tmp (TMPDIR).
  */
-export async function makeIso(opts: { root: string; output: string; logger?: Logger; logFile?: string }): Promise<{ bytes: number }> {
-  const tmp = join(dirname(opts.output), `.${basename(opts.output)}.tmp-${process.pid}`);
-  rmSync(tmp, { force: true });
-  const wrapperDir = mkdtempSync(join(tmpdir(), 'inetboot-xorriso-'));
-  const wrapper = join(wrapperDir, 'xorriso');
+export async function makeIso(opts: { root: string; output: string; workDir: string; logger?: Logger; logFile?: string; signal?: AbortSignal }): Promise<{ bytes: number }> {
+  const tmpDir = join(opts.workDir, 'tmp');
+  mkdirSync(tmpDir, { recursive: true });
+  const wrapper = join(opts.workDir, 'xorriso-wrapper');
   writeFileSync(wrapper, XORRISO_WRAPPER, { mode: 0o755 });
-  try {
-    await run(
-      'grub-mkrescue',
-      [
-        '-o', tmp,
-        `--xorriso=${wrapper}`,
-        // No fonts, translations or themes: the menu is text (and serial); they would add ~10 MB.
-        '--fonts=', '--locales=', '--themes=',
-        '--compress=xz',
-        `--install-modules=${GRUB_MODULES.join(' ')}`,
-        opts.root,
-        '--',
-        '-volid', VOLUME_ID,
-      ],
-      { logger: opts.logger, logFile: opts.logFile },
-    );
-    try {
-      renameSync(tmp, opts.output);
-    } catch (err) {
-      throw new OperationError(`cannot put the ISO at ${opts.output}: ${(err as Error).message}`, {
-        hint: 'choose another path with -o',
-        cause: err,
-      });
-    }
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  } finally {
-    rmSync(wrapperDir, { recursive: true, force: true });
-  }
+  await replaceFile(
+    opts.output,
+    async (tmp) => {
+      await run(
+        'grub-mkrescue',
+        [
+          '-o', tmp,
+          `--xorriso=${wrapper}`,
+          // No fonts, translations or themes: the menu is text (and serial); they would add ~10 MB.
+          '--fonts=', '--locales=', '--themes=',
+          '--compress=xz',
+          `--install-modules=${GRUB_MODULES.join(' ')}`,
+          opts.root,
+          '--',
+          '-volid', VOLUME_ID,
+        ],
+        { logger: opts.logger, logFile: opts.logFile, env: { TMPDIR: tmpDir }, signal: opts.signal },
+      );
+    },
+    { signal: opts.signal },
+  );
   return { bytes: statSync(opts.output).size };
 }
 

@@ -24,7 +24,8 @@
  *   a BIOS boot that fails early leaves an empty log.
  * - QEMU catches SIGTERM and exits 0 ("terminating on signal 15"); it does NOT exit when its
  *   stdin (the serial input) reaches EOF. So if this Node process is SIGKILLed, QEMU is left
- *   running; every other way out (marker, timeout, SIGINT/SIGTERM/SIGHUP, process.exit) ends it.
+ *   running; every other way out ends it: a marker, the timeout, the AbortSignal (the CLI aborts
+ *   it on SIGINT/SIGTERM), and the CLI's 'exit' handler (killLiveProcesses in exec/run.ts).
  * - Measured on a 2-core TCG machine, a GRUB `echo` marker appears about 0.3 s after QEMU starts
  *   on BIOS and about 5 s after on UEFI (OVMF's own start-up dominates).
  */
@@ -32,8 +33,8 @@ import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { OperationError } from '../errors.js';
-import { spawnLong, type LongProcess } from '../exec/spawn.js';
+import { abortReason, OperationError } from '../errors.js';
+import { abortedSoon, spawnLong, type LongProcess } from '../exec/run.js';
 import { checkTools } from '../exec/tools.js';
 import type { Logger } from '../log.js';
 
@@ -69,6 +70,8 @@ export interface BootOptions {
    * serial input) once its `when` text has appeared on the console after the previous step.
    */
   input?: ConsoleInput[];
+  /** Stops the boot (QEMU is ended) and makes bootAndWatch throw the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface ConsoleInput {
@@ -261,12 +264,11 @@ export function qemuArgs(opts: { iso?: string; direct?: DirectBoot; memoryMiB: n
 }
 
 const STDERR_KEEP = 64 * 1024;
-const INTERRUPT_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /**
  * Boots `iso` and resolves when `expect` appears on the serial console (ok), a `failOn` text
  * appears, the timeout passes, or QEMU exits. QEMU is ended on every path before this settles.
- * Throws MissingToolError when QEMU or OVMF is missing, OperationError when interrupted.
+ * Throws MissingToolError when QEMU or OVMF is missing, and the signal's reason when aborted.
  */
 export async function bootAndWatch(opts: BootOptions): Promise<BootResult> {
   if (opts.expect === '') throw new OperationError('bootAndWatch: the expect text is empty');
@@ -304,15 +306,10 @@ export async function bootAndWatch(opts: BootOptions): Promise<BootResult> {
   const start = performance.now();
   let proc: LongProcess | undefined;
   let logOpen = true;
-  let reraise: NodeJS.Signals | undefined;
   const cleanups: (() => void)[] = [];
   try {
-    proc = spawnLong(QEMU, args, { logger: opts.logger });
+    proc = spawnLong(QEMU, args, { logger: opts.logger, signal: opts.signal });
     const p = proc;
-    // If this process exits some other way (process.exit elsewhere), take QEMU along.
-    const onExit = () => p.child.kill('SIGKILL');
-    process.once('exit', onExit);
-    cleanups.push(() => process.removeListener('exit', onExit));
 
     let stderr = '';
     p.child.stderr.setEncoding('utf8');
@@ -324,7 +321,7 @@ export async function bootAndWatch(opts: BootOptions): Promise<BootResult> {
       | { kind: 'match'; match: StreamMatch; at: number }
       | { kind: 'timeout'; at: number }
       | { kind: 'exited'; at: number }
-      | { kind: 'signal'; signal: NodeJS.Signals };
+      | { kind: 'aborted' };
     const outcome = await new Promise<Outcome>((resolve, reject) => {
       let settled = false;
       const settle = (o: Outcome) => {
@@ -357,22 +354,18 @@ export async function bootAndWatch(opts: BootOptions): Promise<BootResult> {
           }
         },
       );
-      for (const signal of INTERRUPT_SIGNALS) {
-        // Ctrl-C in a terminal reaches QEMU too (same process group), so QEMU may exit before
-        // this handler runs: the signal is remembered whatever settles first.
-        const handler = () => {
-          reraise ??= signal;
-          settle({ kind: 'signal', signal });
-        };
-        process.on(signal, handler);
-        cleanups.push(() => process.removeListener(signal, handler));
+      if (opts.signal) {
+        const onAbort = () => settle({ kind: 'aborted' });
+        if (opts.signal.aborted) onAbort();
+        opts.signal.addEventListener('abort', onAbort, { once: true });
+        cleanups.push(() => opts.signal?.removeEventListener('abort', onAbort));
       }
     });
 
     const exit = await p.stop();
-    if (reraise) {
-      throw new OperationError(`interrupted by ${reraise}; QEMU was stopped (console log: ${opts.logFile})`);
-    }
+    // Ctrl-C in a terminal reaches QEMU too (same process group), so QEMU may have exited
+    // before the abort was seen: the signal decides whatever settled first.
+    if (opts.signal && (await abortedSoon(opts.signal, outcome.kind === 'exited' ? 'SIGINT' : undefined))) throw abortReason(opts.signal);
     const base = { logFile: opts.logFile, stderr, lastLines: watcher.lastLines(50), exitCode: exit.code };
     switch (outcome.kind) {
       case 'match':
@@ -387,8 +380,8 @@ export async function bootAndWatch(opts: BootOptions): Promise<BootResult> {
         return { ...base, ok: false, reason: 'timeout', elapsedMs: outcome.at - start };
       case 'exited':
         return { ...base, ok: false, reason: 'qemu-exited', elapsedMs: outcome.at - start };
-      default: // 'signal': handled above
-        throw new OperationError(`interrupted by ${outcome.signal}`);
+      default: // 'aborted': thrown above
+        throw new OperationError('internal: the boot was aborted without an aborted signal');
     }
   } finally {
     for (const c of cleanups) c();
@@ -396,8 +389,5 @@ export async function bootAndWatch(opts: BootOptions): Promise<BootResult> {
     logOpen = false;
     closeSync(logFd);
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-    // Our handler replaced Node's default action (exit) for this signal. With QEMU stopped and
-    // everything cleaned up, give the signal back to that default unless someone else listens.
-    if (reraise && process.listenerCount(reraise) === 0) process.kill(process.pid, reraise);
   }
 }

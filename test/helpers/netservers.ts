@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
-import { spawnLong, type LongProcess } from '../../src/exec/spawn.js';
+import { spawnLong, type LongProcess } from '../../src/exec/run.js';
 import { accepts } from './nginx.js';
 import { outputDir } from './paths.js';
 import { scaled } from './timeouts.js';

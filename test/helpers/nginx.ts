@@ -15,7 +15,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
-import { spawnLong, type LongProcess } from '../../src/exec/spawn.js';
+import { spawnLong, type LongProcess } from '../../src/exec/run.js';
 import { outputDir } from './paths.js';
 import { scaled } from './timeouts.js';
 import { freePort } from './ports.js';

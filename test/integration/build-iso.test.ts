@@ -3,7 +3,7 @@
  * kernel package, cached), BusyBox and kexec from the host. Reads the ISO and the preboot
  * initramfs back instead of comparing bytes.
  */
-import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { execa } from 'execa';
@@ -135,16 +135,26 @@ describe('build-iso (real grub-mkrescue, xorriso, Debian packages)', () => {
     expect((await isoExtract(iso2, '/boot/inetboot/preboot.img')).equals(prebootImg)).toBe(true);
   }, 300_000);
 
-  it('leaves nothing half-written when the ISO cannot be put in place', async () => {
-    // The output path is a non-empty directory: grub-mkrescue succeeds, the final rename fails.
+  it('refuses an output that is a directory or a device before building anything (exit 2)', async () => {
     const blocked = join(dir, 'blocked.iso');
     mkdirSync(join(blocked, 'keep'), { recursive: true });
     const r = await cli('build-iso', '-c', cfg, '-o', blocked);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`inetboot: error: cannot put the ISO at ${blocked}`);
+    expect(r).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `inetboot: error: -o ${blocked} is a directory: name the file to write, e.g. ${join(blocked, 'inetboot.iso')}\n`,
+    });
     expect(existsSync(join(blocked, 'keep'))).toBe(true);
-    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
-  }, 300_000);
+
+    // A character device that every machine has; as root, /dev/sdb would be the same case.
+    const dev = await cli('build-iso', '-c', cfg, '-o', '/dev/null');
+    expect(dev.code).toBe(2);
+    expect(dev.stderr).toBe(
+      'inetboot: error: -o /dev/null is a character device: inetboot writes files, never devices (that would replace the device node); write a file, then copy it with: dd if=FILE of=/dev/null bs=4M conv=fsync\n',
+    );
+    expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
 
   it('names every missing tool and its Debian package before any work', async () => {
     const empty = join(dir, 'empty-path');

@@ -5,15 +5,13 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { smokeCommand, type SmokeOptions } from '../../src/commands/smoke.js';
-import { InetbootError, OperationError } from '../../src/errors.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { InterruptedError } from '../../src/errors.js';
 import { run } from '../../src/exec/run.js';
 import { checkTools } from '../../src/exec/tools.js';
-import { silentLogger } from '../../src/log.js';
 import { AnsiStripper, bootAndWatch, ConsoleWatcher, stripAnsi } from '../../src/qemu/boot.js';
-import { outputDir, REPO_ROOT } from '../helpers/paths.js';
+import { bin, spawnBin } from '../helpers/cli.js';
+import { outputDir } from '../helpers/paths.js';
 import { scaled } from '../helpers/timeouts.js';
 
 const MARKER = 'SMOKE-MARKER-42';
@@ -152,42 +150,35 @@ describe('bootAndWatch and `inetboot smoke` with a real GRUB ISO', () => {
   });
 
   it(
-    'stops QEMU when this process gets SIGTERM while waiting',
+    'stops QEMU when its AbortSignal fires, and throws the reason; no process-wide handler is added',
     async () => {
-      // A listener of our own keeps the runner from handing SIGTERM back to Node's default
-      // action (which would end the test worker).
-      const keepAlive = () => undefined;
-      process.on('SIGTERM', keepAlive);
-      const listenersBefore = process.listenerCount('SIGTERM');
-      try {
-        const boot = bootAndWatch({
-          iso,
-          expect: 'NEVER',
-          timeoutMs: scaled(120_000),
-          logFile: logOf('sigterm'),
-          onLine: (line) => {
-            if (line.includes(MARKER)) process.emit('SIGTERM', 'SIGTERM');
-          },
-        });
-        await expect(boot).rejects.toThrow(OperationError);
-        await expect(boot).rejects.toThrow(/interrupted by SIGTERM/);
-        // the runner's own handler is gone again
-        expect(process.listenerCount('SIGTERM')).toBe(listenersBefore);
-      } finally {
-        process.removeListener('SIGTERM', keepAlive);
-      }
+      const listenersBefore = (['SIGINT', 'SIGTERM', 'SIGHUP', 'exit'] as const).map((e) => process.listenerCount(e));
+      const controller = new AbortController();
+      const boot = bootAndWatch({
+        iso,
+        expect: 'NEVER',
+        timeoutMs: scaled(120_000),
+        logFile: logOf('aborted'),
+        signal: controller.signal,
+        onLine: (line) => {
+          if (line.includes(MARKER)) controller.abort(new InterruptedError('SIGTERM'));
+        },
+      });
+      await expect(boot).rejects.toThrow(InterruptedError);
+      await expect(boot).rejects.toThrow(/interrupted by SIGTERM/);
+      expect((['SIGINT', 'SIGTERM', 'SIGHUP', 'exit'] as const).map((e) => process.listenerCount(e))).toEqual(listenersBefore);
     },
     scaled(180_000),
   );
 
-  describe('the smoke command', () => {
-    const cli = cliRunner();
+  describe('the smoke command (node bin/inetboot.js)', () => {
+    const cli = { smoke: (a: SmokeArgs) => bin(smokeArgv(a)) };
 
     it(
       'exits 0 and says how long it took; the log defaults to <iso>.console.log',
       async () => {
         rmSync(`${iso}.console.log`, { force: true });
-        const r = await (await cli).smoke({ iso, expect: MARKER, timeout: String(scaled(120)) });
+        const r = await cli.smoke({ iso, expect: MARKER, timeout: String(scaled(120)) });
         expect(r.stderr).toMatch(/marker found after \d+\.\d s/);
         expect(r.code, r.stderr).toBe(0);
         expect(readFileSync(`${iso}.console.log`, 'utf8')).toContain(MARKER);
@@ -199,7 +190,7 @@ describe('bootAndWatch and `inetboot smoke` with a real GRUB ISO', () => {
       'exits 1 with the reason, the last console lines and the log path',
       async () => {
         const log = logOf('cli-fail-on');
-        const r = await (await cli).smoke({ iso, expect: 'NEVER', timeout: String(scaled(120)), failOn: [MARKER], log, uefi: true });
+        const r = await cli.smoke({ iso, expect: 'NEVER', timeout: String(scaled(120)), failOn: [MARKER], log, uefi: true });
         expect(r.code, r.stderr).toBe(1);
         expect(r.stderr).toContain(`"${MARKER}" appeared on the console`);
         expect(r.stderr).toContain('last console lines:');
@@ -211,7 +202,7 @@ describe('bootAndWatch and `inetboot smoke` with a real GRUB ISO', () => {
     );
 
     it('exits 2 on bad usage, before booting anything', async () => {
-      const c = await cli;
+      const c = cli;
       const missing = await c.smoke({ iso: join(out, 'no-such.iso'), expect: MARKER });
       expect(missing.code).toBe(2);
       expect(missing.stderr).toContain('ISO not found');
@@ -226,13 +217,32 @@ describe('bootAndWatch and `inetboot smoke` with a real GRUB ISO', () => {
         expect(r.stderr).toContain(message);
       }
     });
-  });
 
-  it('records the boot times', () => {
-    // Printed for the record (see the report of the runner's author); not asserted.
-    console.log(`timings (ms): ${JSON.stringify(timings)}`);
+    it(
+      'SIGTERM during the boot: exit 143, QEMU stopped, the console log kept',
+      async () => {
+        const log = logOf('cli-sigterm');
+        rmSync(log, { force: true });
+        const child = spawnBin(smokeArgv({ iso, expect: 'NEVER', timeout: String(scaled(120)), log }));
+        await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').includes(MARKER), scaled(120_000));
+        child.kill('SIGTERM');
+        const r = await child;
+        expect(r.exitCode, String(r.stderr)).toBe(143);
+        expect(String(r.stderr)).toContain('inetboot: interrupted by SIGTERM');
+        expect(readFileSync(log, 'utf8')).toContain(MARKER);
+      },
+      scaled(180_000),
+    );
   });
 });
+
+async function waitFor(ok: () => boolean, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > until) throw new Error(`waited ${timeoutMs} ms in vain`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 interface SmokeArgs {
   iso: string;
@@ -243,19 +253,8 @@ interface SmokeArgs {
   uefi?: boolean;
   memory?: string;
 }
-interface CliResult {
-  code: number;
-  stderr: string;
-}
-
-/**
- * Runs `inetboot smoke` the most end-to-end way available while the rest of the program is
- * still being written: `node bin/inetboot.js` when dist/ is built and newer than every source
- * file; else main() from src/cli.ts; else smokeCommand() with the exit-code mapping of main()
- * (when the other command modules do not exist yet). The way used is printed.
- */
-async function cliRunner(): Promise<{ via: string; smoke(a: SmokeArgs): Promise<CliResult> }> {
-  const argvOf = (a: SmokeArgs) => [
+function smokeArgv(a: SmokeArgs): string[] {
+  return [
     'smoke', a.iso, '--expect', a.expect,
     ...(a.timeout ? ['--timeout', a.timeout] : []),
     ...(a.failOn ?? []).flatMap((t) => ['--fail-on', t]),
@@ -263,68 +262,5 @@ async function cliRunner(): Promise<{ via: string; smoke(a: SmokeArgs): Promise<
     ...(a.uefi ? ['--uefi'] : []),
     ...(a.memory ? ['--memory', a.memory] : []),
   ];
-
-  const distCli = join(REPO_ROOT, 'dist', 'cli.js');
-  const bin = join(REPO_ROOT, 'bin', 'inetboot.js');
-  // tsc writes dist/ even when it reports errors, so dist/ must also prove that it loads.
-  const distFresh = existsSync(distCli) && statSync(distCli).mtimeMs >= newestSource(join(REPO_ROOT, 'src'));
-  if (distFresh && (await execa(process.execPath, [bin, '--version'], { reject: false, stdin: 'ignore' })).exitCode === 0) {
-    console.log('smoke command tested via node bin/inetboot.js');
-    return {
-      via: 'bin',
-      smoke: async (a) => {
-        const r = await execa(process.execPath, [bin, ...argvOf(a)], { reject: false, stdin: 'ignore' });
-        return { code: r.exitCode ?? -1, stderr: String(r.stderr) };
-      },
-    };
-  }
-
-  try {
-    const { main } = (await import('../../src/cli.js')) as typeof import('../../src/cli.js');
-    console.log('smoke command tested via main() from src/cli.ts (dist/ is missing or stale)');
-    return {
-      via: 'main',
-      smoke: async (a) => {
-        let stderr = '';
-        // The console logger writes to process.stderr itself; collect that too.
-        const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-          stderr += String(chunk);
-          return true;
-        });
-        try {
-          const code = await main(['node', 'inetboot', ...argvOf(a)], { stdout: () => undefined, stderr: (s) => (stderr += s) });
-          return { code, stderr };
-        } finally {
-          spy.mockRestore();
-        }
-      },
-    };
-  } catch (e) {
-    console.log(`NOTE: smoke command tested via smokeCommand() directly: src/cli.ts does not load yet (${(e as Error).message.split('\n')[0]})`);
-  }
-
-  return {
-    via: 'smokeCommand',
-    smoke: async (a) => {
-      const log = silentLogger();
-      const opts: SmokeOptions = { expect: a.expect, timeout: a.timeout ?? '300', uefi: a.uefi, log: a.log, failOn: a.failOn ?? [], memory: a.memory ?? '1024' };
-      try {
-        await smokeCommand(a.iso, opts, log);
-        return { code: 0, stderr: log.lines.join('\n') };
-      } catch (err) {
-        if (!(err instanceof InetbootError)) throw err;
-        return { code: err.exitCode, stderr: `${log.lines.join('\n')}\ninetboot: error: ${err.message}\n` };
-      }
-    },
-  };
 }
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(p));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}

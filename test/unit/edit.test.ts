@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { addEntryCommand } from '../../src/commands/add-entry.js';
-import { writeFileAtomic } from '../../src/config/atomic.js';
+import { writeFileReplacing } from '../../src/files/replace.js';
 import { addEntry, removeEntry, type NewEntry } from '../../src/config/edit.js';
 import { parseConfig } from '../../src/config/load.js';
 import { OperationError, UsageError } from '../../src/errors.js';
@@ -113,8 +113,8 @@ describe('addEntry', () => {
     const file = join(tempDir(), 'inetboot.yaml');
     writeFileSync(file, FILE);
     const opts = { config: file, id: 'a', title: 'Again', kernel: 'http://10.0.2.2:8080/a' };
-    await expect(addEntryCommand(opts, silentLogger())).rejects.toThrow(UsageError);
-    await expect(addEntryCommand({ ...opts, id: 'new', kernelSha256: 'abc' }, silentLogger())).rejects.toThrow('--kernel-sha256: must be exactly 64 hexadecimal characters');
+    await expect(addEntryCommand(opts, { log: silentLogger() })).rejects.toThrow(UsageError);
+    await expect(addEntryCommand({ ...opts, id: 'new', kernelSha256: 'abc' }, { log: silentLogger() })).rejects.toThrow('--kernel-sha256: must be exactly 64 hexadecimal characters');
     expect(readFileSync(file, 'utf8')).toBe(FILE);
   });
 });
@@ -152,12 +152,12 @@ describe('removeEntry', () => {
   });
 });
 
-describe('writeFileAtomic', () => {
+describe('writeFileReplacing (files/replace.ts)', () => {
   test('replaces the content and keeps the file mode', async () => {
     const file = join(tempDir(), 'c.yaml');
     writeFileSync(file, 'old\n');
     chmodSync(file, 0o640);
-    await writeFileAtomic(file, 'new\n');
+    await writeFileReplacing(file, 'new\n');
     expect(readFileSync(file, 'utf8')).toBe('new\n');
     expect(statSync(file).mode & 0o777).toBe(0o640);
   });
@@ -166,7 +166,7 @@ describe('writeFileAtomic', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'real.yaml'), 'old\n');
     symlinkSync('real.yaml', join(dir, 'link.yaml'));
-    await writeFileAtomic(join(dir, 'link.yaml'), 'new\n');
+    await writeFileReplacing(join(dir, 'link.yaml'), 'new\n');
     expect(lstatSync(join(dir, 'link.yaml')).isSymbolicLink()).toBe(true);
     expect(readFileSync(join(dir, 'real.yaml'), 'utf8')).toBe('new\n');
   });
@@ -179,7 +179,7 @@ describe('writeFileAtomic', () => {
     const rename = async () => {
       throw Object.assign(new Error('EXDEV: simulated'), { code: 'EXDEV' });
     };
-    const err = await writeFileAtomic(file, 'new\n', { rename }).catch((e: unknown) => e);
+    const err = await writeFileReplacing(file, 'new\n', { fs: { rename } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OperationError);
     expect((err as Error).message).toBe(`cannot write ${file}: EXDEV: simulated; the file was not changed`);
     expect(readFileSync(file, 'utf8')).toBe('old\n');
@@ -199,12 +199,12 @@ describe('writeFileAtomic', () => {
       }
       return fh;
     }) as typeof fsp.open;
-    await expect(writeFileAtomic(file, 'new\n', { open })).rejects.toThrow('ENOSPC: simulated; the file was not changed');
+    await expect(writeFileReplacing(file, 'new\n', { fs: { open } })).rejects.toThrow('ENOSPC: simulated; the file was not changed');
     expect(readFileSync(file, 'utf8')).toBe('old\n');
     expect(readdirSync(dir)).toEqual(['c.yaml']);
   });
 
   test('a directory that does not exist is an OperationError', async () => {
-    await expect(writeFileAtomic(join(tempDir(), 'no', 'c.yaml'), 'x')).rejects.toThrow(OperationError);
+    await expect(writeFileReplacing(join(tempDir(), 'no', 'c.yaml'), 'x')).rejects.toThrow(OperationError);
   });
 });

@@ -99,7 +99,7 @@ describe('artifact sources: messages', () => {
       'ib.yaml:10: entries[0].kernel.path: must not start with "/": it is relative to each base URL of the group (write dists/..., not /dists/...)',
     ]);
     expect(msg('dists/../linux')).toEqual(['ib.yaml:10: entries[0].kernel.path: must not contain ".." segments: write the path inside the group']);
-    expect(msg('linux#x')).toEqual(['ib.yaml:10: entries[0].kernel.path: must not contain "#": a fragment is never sent to the server']);
+    expect(msg('linux#x')).toEqual(['ib.yaml:10: entries[0].kernel.path: must not contain "#": BusyBox wget would send the fragment to the server as part of the path; write path: linux']);
     expect(msg('my linux')).toEqual(['ib.yaml:10: entries[0].kernel.path: must not contain spaces or control characters: percent-encode them (a space is %20)']);
   });
 

@@ -87,8 +87,8 @@ describe('network: messages', () => {
     ['network:\n  address: 10.0.2.15/24\n  dns: [1.1.1.1, 1.1.1.2, 1.1.1.3, 1.1.1.4]\n', 'ib.yaml:3: network.dns: lists more than 3 name servers: the resolver reads only the first 3'],
     ['network:\n  address: 10.0.2.15/24\n  interface: "eth 0"\n', 'ib.yaml:3: network.interface: must be a Linux interface name (letters, digits, ".", "_", "-"; at most 15 characters), e.g. eth0'],
     ['proxy: https://10.0.2.2:3128\n', 'ib.yaml:1: proxy: must be an http:// URL of the proxy, e.g. proxy: http://10.0.2.2:3128 (BusyBox wget talks to proxies in plain HTTP)'],
-    ['proxy: http://u:p@10.0.2.2:3128\n', 'ib.yaml:1: proxy: must not contain a user name or password: they would be baked into the boot medium'],
-    ['proxy: http://10.0.2.2:3128/x\n', 'ib.yaml:1: proxy: must be only scheme, host and port, e.g. proxy: http://10.0.2.2:3128'],
+    ['proxy: http://u:p@10.0.2.2:3128\n', 'ib.yaml:1: proxy: must not contain a user name or password ("u:p@"): they would be baked into the boot medium and printed on its console; serve the files without a login'],
+    ['proxy: http://10.0.2.2:3128/x\n', 'ib.yaml:1: proxy: must be only scheme, host and port, e.g. proxy: http://10.0.2.2:3128 (write http://10.0.2.2:3128)'],
     ['pass_network: yes\n', "ib.yaml:1: pass_network: is a string: must be true or false (true: the target kernel gets the preboot's address as ip=...)"],
     ['tls:\n  ca_bundle: ca.pem\n', 'ib.yaml:2: tls.ca_bundle: must be an absolute path of a PEM file of CA certificates, e.g. ca_bundle: /etc/inetboot/my-ca.pem'],
     ['tls:\n  ca: /x.pem\n', 'ib.yaml:2: tls.ca: unknown key "ca": allowed keys are ca_bundle'],
@@ -136,14 +136,14 @@ describe('tls.ca_bundle at build time', () => {
 
   test('a missing file is a usage error naming it', () => {
     expect(usageError(() => readCaBundle(config(join(dir, 'none.pem'))))).toBe(
-      `tls.ca_bundle: cannot read ${join(dir, 'none.pem')}: ENOENT | name a PEM file of CA certificates (lines "-----BEGIN CERTIFICATE-----"), or remove tls.ca_bundle to use Debian's`,
+      `tls.ca_bundle: ${join(dir, 'none.pem')} does not exist: name a PEM file of CA certificates | or remove tls.ca_bundle to trust Debian's CAs`,
     );
   });
 
   test('a file without a PEM certificate is refused', () => {
     writeFileSync(join(dir, 'empty.pem'), 'not a certificate\n');
     expect(usageError(() => readCaBundle(config(join(dir, 'empty.pem'))))).toBe(
-      `tls.ca_bundle: ${join(dir, 'empty.pem')} holds no PEM certificate (no "-----BEGIN CERTIFICATE-----" line) | name a PEM file of CA certificates, e.g. the output of "openssl x509 -in ca.crt -outform PEM"`,
+      `tls.ca_bundle: ${join(dir, 'empty.pem')} holds no PEM certificate (no "-----BEGIN CERTIFICATE-----" block) | or remove tls.ca_bundle to trust Debian's CAs`,
     );
   });
 });

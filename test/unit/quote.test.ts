@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, test } from 'vitest';
 import { QuoteError } from '../../src/errors.js';
-import { grubLinuxArgs, grubMenuTitle, grubQuote, grubWord, kernelCmdline, kernelParam, shQuote, type KernelParam } from '../../src/quote.js';
+import { grubLinuxArgs, grubMenuTitle, grubQuote, grubWord, kernelCmdline, kernelParam, kernelParamsOf, shQuote, type KernelParam } from '../../src/quote.js';
 
 // ---------------------------------------------------------------------------------------
 // Reference parsers
@@ -50,60 +50,8 @@ function parseGrubWords(text: string): string[] {
   return words;
 }
 
-const isKernelSpace = (c: string | undefined) => c !== undefined && ' \t\n\v\f\r'.includes(c);
-const skipSpaces = (s: string) => s.replace(/^[ \t\n\v\f\r]+/, '');
-
-/**
- * Port of lib/cmdline.c next_arg() (Linux 6.x). The kernel edits the string in place,
- * writing NULs; `chars` models that, and cString() reads up to the first NUL.
- */
-function nextArg(args: string): { param: string; val: string | null; rest: string } {
-  let quoted = false;
-  let inQuote = false;
-  if (args.startsWith('"')) {
-    args = args.slice(1);
-    inQuote = true;
-    quoted = true;
-  }
-  let i = 0;
-  let equals = 0;
-  for (; i < args.length; i++) {
-    if (isKernelSpace(args[i]) && !inQuote) break;
-    if (equals === 0 && args[i] === '=') equals = i;
-    if (args[i] === '"') inQuote = !inQuote;
-  }
-  const chars = args.slice(0, i).split('');
-  const cString = (from: number) => {
-    const end = chars.indexOf('\0', from);
-    return chars.slice(from, end < 0 ? chars.length : end).join('');
-  };
-  let valStart = -1;
-  if (equals !== 0) {
-    chars[equals] = '\0';
-    valStart = equals + 1;
-    // "Don't include quotes in value."
-    if (chars[valStart] === '"') {
-      valStart++;
-      if (chars[i - 1] === '"') chars[i - 1] = '\0';
-    }
-  }
-  if (quoted && i > 0 && chars[i - 1] === '"') chars[i - 1] = '\0';
-  const rest = i < args.length ? skipSpaces(args.slice(i + 1)) : '';
-  return { param: cString(0), val: valStart < 0 ? null : cString(valStart), rest };
-}
-
-/** kernel/params.c parse_args(): every parameter up to a bare `--`, after which init gets the rest. */
-function kernelSplit(line: string): KernelParam[] {
-  const out: KernelParam[] = [];
-  let args = skipSpaces(line);
-  while (args !== '') {
-    const { param, val, rest } = nextArg(args);
-    if (val === null && param === '--') break;
-    out.push(val === null ? [param] : [param, val]);
-    args = rest;
-  }
-  return out;
-}
+// The port of the kernel's own parser (next_arg, parse_args), src/quote.ts.
+const kernelSplit = kernelParamsOf;
 
 /** Port of GRUB's grub_create_loader_cmdline() (grub-core/lib/cmdline.c, GRUB 2.06). */
 function grubLoaderCmdline(argv: readonly string[]): string {

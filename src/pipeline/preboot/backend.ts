@@ -79,6 +79,7 @@ export interface PrebootContext {
   cacheDir: string;
   workDir: string;
   logger: Logger;
+  signal?: AbortSignal;
 }
 
 /** Names the setting a backend lacks, before any long work starts. */
@@ -107,8 +108,8 @@ export async function preparePreboot(s: PrebootSettings, ctx: PrebootContext): P
 }
 
 async function debianPreboot(s: PrebootSettings, ctx: PrebootContext): Promise<Preboot> {
-  const kernel = await prepareKernelPackage(s.kernelPackage ?? DEFAULT_KERNEL_PACKAGE, ctx.cacheDir, ctx.logger);
-  const initramfs = await buildPrebootInitramfs({ config: ctx.config, kernel, workDir: ctx.workDir, logger: ctx.logger });
+  const kernel = await prepareKernelPackage(s.kernelPackage ?? DEFAULT_KERNEL_PACKAGE, ctx.cacheDir, ctx);
+  const initramfs = await buildPrebootInitramfs({ config: ctx.config, kernel, workDir: ctx.workDir, logger: ctx.logger, signal: ctx.signal });
   return {
     kernel: kernel.vmlinuz,
     initramfs: initramfs.image,
@@ -117,9 +118,9 @@ async function debianPreboot(s: PrebootSettings, ctx: PrebootContext): Promise<P
 }
 
 async function kernelSourcePreboot(s: PrebootSettings, ctx: PrebootContext): Promise<Preboot> {
-  const kernel = await buildSourceKernel({ source: s.kernelSource!, cacheDir: ctx.cacheDir, jobs: s.jobs, logger: ctx.logger });
-  const busybox = await prepareDynamicBusybox(ctx.cacheDir, ctx.logger);
-  const initramfs = await buildPrebootInitramfs({ config: ctx.config, kernel: undefined, workDir: ctx.workDir, logger: ctx.logger, compression: 'xz', busybox });
+  const kernel = await buildSourceKernel({ source: s.kernelSource!, cacheDir: ctx.cacheDir, jobs: s.jobs, logger: ctx.logger, signal: ctx.signal });
+  const busybox = await prepareDynamicBusybox(ctx.cacheDir, ctx);
+  const initramfs = await buildPrebootInitramfs({ config: ctx.config, kernel: undefined, workDir: ctx.workDir, logger: ctx.logger, signal: ctx.signal, compression: 'xz', busybox });
   return {
     kernel: kernel.bzImage,
     initramfs: initramfs.image,
@@ -128,7 +129,7 @@ async function kernelSourcePreboot(s: PrebootSettings, ctx: PrebootContext): Pro
 }
 
 async function buildrootPreboot(s: PrebootSettings, ctx: PrebootContext): Promise<Preboot> {
-  const br = await buildWithBuildroot({ buildrootDir: s.buildrootDir!, cacheDir: ctx.cacheDir, jobs: s.jobs, logger: ctx.logger });
+  const br = await buildWithBuildroot({ buildrootDir: s.buildrootDir!, cacheDir: ctx.cacheDir, jobs: s.jobs, logger: ctx.logger, signal: ctx.signal });
   // The kernel unpacks concatenated archives in order, each with its own compression: the
   // entries land on top of Buildroot's root filesystem.
   const entries = new Manifest();

@@ -16,7 +16,7 @@ import { OperationError, UsageError } from '../../errors.js';
 import type { ToolNeed } from '../../exec/tools.js';
 import type { Logger } from '../../log.js';
 import { PACKAGE_ROOT } from '../../paths.js';
-import { longBuild } from './long-build.js';
+import { longBuild } from '../../exec/run.js';
 
 export const BR2_EXTERNAL_TREE = join(PACKAGE_ROOT, 'buildroot-overlay');
 export const BUILDROOT_DEFCONFIG = 'inetboot_x86_64_defconfig';
@@ -51,7 +51,7 @@ function checkBuildrootDir(dir: string): void {
   }
 }
 
-export async function buildWithBuildroot(opts: { buildrootDir: string; cacheDir: string; jobs?: number; logger?: Logger }): Promise<BuildrootPreboot> {
+export async function buildWithBuildroot(opts: { buildrootDir: string; cacheDir: string; jobs?: number; logger?: Logger; signal?: AbortSignal }): Promise<BuildrootPreboot> {
   const brDir = resolve(opts.buildrootDir);
   checkBuildrootDir(brDir);
   const out = join(opts.cacheDir, 'buildroot', 'output');
@@ -59,10 +59,10 @@ export async function buildWithBuildroot(opts: { buildrootDir: string; cacheDir:
   const logFile = join(opts.cacheDir, 'buildroot', 'build.log');
   const { logger } = opts;
   logger?.info(`Buildroot ${readBuildrootVersion(brDir) ?? '(unknown version)'} in ${brDir}, output ${out}; log: ${logFile}`);
-  await longBuild('make', ['-C', brDir, `BR2_EXTERNAL=${BR2_EXTERNAL_TREE}`, `O=${out}`, BUILDROOT_DEFCONFIG], { logFile, logger });
+  await longBuild('make', ['-C', brDir, `BR2_EXTERNAL=${BR2_EXTERNAL_TREE}`, `O=${out}`, BUILDROOT_DEFCONFIG], { logFile, logger, signal: opts.signal });
   // Buildroot refuses a top-level -j; BR2_JLEVEL is its own parallelism setting (0 = all cores).
   const jobs = opts.jobs === undefined ? [] : [`BR2_JLEVEL=${opts.jobs}`];
-  await longBuild('make', ['-C', brDir, `O=${out}`, ...jobs], { logFile, logger, nice: true, progress: buildrootProgress, everyS: 30 });
+  await longBuild('make', ['-C', brDir, `O=${out}`, ...jobs], { logFile, logger, signal: opts.signal, nice: true, progress: buildrootProgress, everyS: 30 });
   const images = join(out, 'images');
   const bzImage = join(images, 'bzImage');
   const rootfs = ROOTFS_IMAGES.map((f) => join(images, f)).find((p) => existsSync(p));

@@ -6,17 +6,17 @@
  * Its applets are those of busybox-static less crond, dpkg, ed, passwd, su, telnetd and
  * similar, none of which the preboot uses.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { OperationError } from '../../errors.js';
-import { run } from '../../exec/run.js';
-import type { Logger } from '../../log.js';
+import { run, type RunCtx } from '../../exec/run.js';
+import { replaceDirectory } from '../../files/replace.js';
 
 export const DYNAMIC_BUSYBOX_PACKAGE = 'busybox';
 
 /** Returns the path of the unpacked bin/busybox in cacheDir/packages/busybox_<version>/. */
-export async function prepareDynamicBusybox(cacheDir: string, logger?: Logger): Promise<string> {
-  const { stdout } = await run('apt-cache', ['show', '--no-all-versions', DYNAMIC_BUSYBOX_PACKAGE], { logger });
+export async function prepareDynamicBusybox(cacheDir: string, ctx: RunCtx = {}): Promise<string> {
+  const { stdout } = await run('apt-cache', ['show', '--no-all-versions', DYNAMIC_BUSYBOX_PACKAGE], { ...ctx });
   const version = /^Version: (.*)$/m.exec(stdout)?.[1]?.trim();
   if (!version) throw new OperationError(`apt-cache show ${DYNAMIC_BUSYBOX_PACKAGE} printed no Version field`, { hint: 'run "apt-get update" first' });
   const root = join(cacheDir, 'packages', `${DYNAMIC_BUSYBOX_PACKAGE}_${version.replace(/:/g, '%3a')}`);
@@ -25,14 +25,12 @@ export async function prepareDynamicBusybox(cacheDir: string, logger?: Logger): 
   mkdirSync(join(cacheDir, 'packages'), { recursive: true });
   const tmp = mkdtempSync(join(cacheDir, 'packages', '.download-'));
   try {
-    logger?.info(`downloading Debian package ${DYNAMIC_BUSYBOX_PACKAGE} ${version}`);
+    ctx.logger?.info(`downloading Debian package ${DYNAMIC_BUSYBOX_PACKAGE} ${version}`);
     // As in kernel-package.ts: run the download as root so apt's sandbox user needs no access to tmp.
-    await run('apt-get', ['download', '-o', 'APT::Sandbox::User=root', `${DYNAMIC_BUSYBOX_PACKAGE}=${version}`], { cwd: tmp, logger });
+    await run('apt-get', ['download', '-o', 'APT::Sandbox::User=root', `${DYNAMIC_BUSYBOX_PACKAGE}=${version}`], { ...ctx, cwd: tmp });
     const deb = readdirSync(tmp).find((f) => f.endsWith('.deb'));
     if (!deb) throw new OperationError(`apt-get download ${DYNAMIC_BUSYBOX_PACKAGE} wrote no .deb file`);
-    await run('dpkg-deb', ['-x', join(tmp, deb), join(tmp, 'root')], { logger });
-    rmSync(root, { recursive: true, force: true });
-    renameSync(join(tmp, 'root'), root);
+    await replaceDirectory(root, async (dir) => void (await run('dpkg-deb', ['-x', join(tmp, deb), dir], ctx)), { signal: ctx.signal });
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -4,10 +4,10 @@
  * Nothing is installed on the host.
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { run } from '../../exec/run.js';
+import { join } from 'node:path';
+import { run, type RunCtx } from '../../exec/run.js';
+import { replaceDirectory } from '../../files/replace.js';
 import { OperationError } from '../../errors.js';
-import type { Logger } from '../../log.js';
 
 export interface KernelTree {
   /** The package and version actually used, e.g. linux-image-6.1.0-56-amd64 6.1.192-2. */
@@ -27,10 +27,10 @@ interface AptShow {
   depends: string[];
 }
 
-async function aptShow(pkg: string, logger?: Logger): Promise<AptShow> {
+async function aptShow(pkg: string, ctx: RunCtx = {}): Promise<AptShow> {
   let stdout: string;
   try {
-    ({ stdout } = await run('apt-cache', ['show', '--no-all-versions', pkg], { logger }));
+    ({ stdout } = await run('apt-cache', ['show', '--no-all-versions', pkg], { ...ctx }));
   } catch (err) {
     throw new OperationError(`Debian package ${pkg} is not known to apt`, {
       hint: 'run "apt-get update" first, or name an existing linux-image package',
@@ -45,26 +45,26 @@ async function aptShow(pkg: string, logger?: Logger): Promise<AptShow> {
 }
 
 /** A metapackage (linux-image-amd64) resolves to the concrete linux-image-X package it depends on. */
-export async function resolveKernelPackage(pkg: string, logger?: Logger): Promise<AptShow> {
-  const shown = await aptShow(pkg, logger);
+export async function resolveKernelPackage(pkg: string, ctx: RunCtx = {}): Promise<AptShow> {
+  const shown = await aptShow(pkg, ctx);
   const concrete = shown.depends.find((d) => d.startsWith('linux-image-') && d !== pkg);
-  return concrete && !/^linux-image-\d/.test(pkg) ? aptShow(concrete, logger) : shown;
+  return concrete && !/^linux-image-\d/.test(pkg) ? aptShow(concrete, ctx) : shown;
 }
 
-async function downloadDeb(pkg: string, version: string, cacheDir: string, logger?: Logger): Promise<string> {
+async function downloadDeb(pkg: string, version: string, cacheDir: string, ctx: RunCtx = {}): Promise<string> {
   const debDir = join(cacheDir, 'debs');
   mkdirSync(debDir, { recursive: true });
   const existing = readdirSync(debDir).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb') && f.includes(`_${version.replace(/:/g, '%3a')}_`));
   if (existing) {
-    logger?.debug(`using cached ${existing}`);
+    ctx.logger?.debug(`using cached ${existing}`);
     return join(debDir, existing);
   }
-  logger?.info(`downloading Debian package ${pkg} ${version}`);
+  ctx.logger?.info(`downloading Debian package ${pkg} ${version}`);
   const tmp = mkdtempSync(join(debDir, '.download-'));
   try {
     // Downloading as root into a directory _apt cannot read only produces a warning;
     // running the download as root silences it without touching the host's apt config.
-    await run('apt-get', ['download', '-o', 'APT::Sandbox::User=root', `${pkg}=${version}`], { cwd: tmp, logger });
+    await run('apt-get', ['download', '-o', 'APT::Sandbox::User=root', `${pkg}=${version}`], { ...ctx, cwd: tmp });
     const got = readdirSync(tmp).find((f) => f.endsWith('.deb'));
     if (!got) throw new OperationError(`apt-get download ${pkg}=${version} wrote no .deb file`);
     renameSync(join(tmp, got), join(debDir, got));
@@ -74,40 +74,31 @@ async function downloadDeb(pkg: string, version: string, cacheDir: string, logge
   }
 }
 
-/** Extracts a .deb into root (replaced whole: a temporary directory beside it is renamed). */
-async function unpackDeb(deb: string, root: string, logger?: Logger): Promise<void> {
-  logger?.info(`unpacking ${deb}`);
-  mkdirSync(dirname(root), { recursive: true });
-  const tmp = mkdtempSync(join(dirname(root), '.unpack-'));
-  try {
-    await run('dpkg-deb', ['-x', deb, tmp], { logger });
-    rmSync(root, { recursive: true, force: true });
-    renameSync(tmp, root);
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  }
+/** Extracts a .deb into root, whole or not at all (replaceDirectory). */
+async function unpackDeb(deb: string, root: string, ctx: RunCtx = {}): Promise<void> {
+  ctx.logger?.info(`unpacking ${deb}`);
+  await replaceDirectory(root, async (tmp) => void (await run('dpkg-deb', ['-x', deb, tmp], ctx)), { signal: ctx.signal });
 }
 
 /**
  * Downloads (or reuses) any Debian package and extracts it to cacheDir/packages/<pkg>_<version>/,
  * whose path is returned. Nothing is installed. (The boot tests take Xen from here.)
  */
-export async function fetchDebianPackage(pkgName: string, cacheDir: string, logger?: Logger): Promise<string> {
-  const { pkg, version } = await aptShow(pkgName, logger);
+export async function fetchDebianPackage(pkgName: string, cacheDir: string, ctx: RunCtx = {}): Promise<string> {
+  const { pkg, version } = await aptShow(pkgName, ctx);
   const root = join(cacheDir, 'packages', `${pkg}_${version}`);
   if (!existsSync(join(root, '.complete'))) {
-    await unpackDeb(await downloadDeb(pkg, version, cacheDir, logger), root, logger);
+    await unpackDeb(await downloadDeb(pkg, version, cacheDir, ctx), root, ctx);
     writeFileSync(join(root, '.complete'), `${pkg} ${version}\n`);
   }
   return root;
 }
 
 /** Downloads (or reuses) and extracts a Debian kernel package. */
-export async function prepareKernelPackage(pkgName: string, cacheDir: string, logger?: Logger): Promise<KernelTree> {
-  const { pkg, version } = await resolveKernelPackage(pkgName, logger);
+export async function prepareKernelPackage(pkgName: string, cacheDir: string, ctx: RunCtx = {}): Promise<KernelTree> {
+  const { pkg, version } = await resolveKernelPackage(pkgName, ctx);
   const root = join(cacheDir, 'kernels', `${pkg}_${version}`);
-  if (!existsSync(join(root, '.complete'))) await unpackDeb(await downloadDeb(pkg, version, cacheDir, logger), root, logger);
+  if (!existsSync(join(root, '.complete'))) await unpackDeb(await downloadDeb(pkg, version, cacheDir, ctx), root, ctx);
   const releases = existsSync(join(root, 'lib', 'modules')) ? readdirSync(join(root, 'lib', 'modules')) : [];
   const release = releases[0];
   if (!release || releases.length !== 1) throw new OperationError(`${pkg} ${version}: expected one lib/modules/<release> directory, found ${releases.length}`);
@@ -116,7 +107,7 @@ export async function prepareKernelPackage(pkgName: string, cacheDir: string, lo
   const modulesDir = join(root, 'lib', 'modules', release);
   if (!existsSync(join(root, '.complete'))) {
     // Debian's packages ship no modules.dep: compute it once for the whole tree.
-    await run('depmod', ['-b', root, release], { logger });
+    await run('depmod', ['-b', root, release], { ...ctx });
     writeFileSync(join(root, '.complete'), `${pkg} ${version}\n`);
   }
   return { pkg, version, release, root, vmlinuz, modulesDir };

@@ -15,15 +15,16 @@
  *   tinyconfig turns off), so every `=y` of the fragment is checked in the final .config.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { OperationError, UsageError } from '../../errors.js';
-import { run } from '../../exec/run.js';
+
 import type { ToolNeed } from '../../exec/tools.js';
 import type { Logger } from '../../log.js';
 import { PACKAGE_ROOT } from '../../paths.js';
-import { elapsed, longBuild } from './long-build.js';
+import { elapsed, longBuild, run, type RunCtx } from '../../exec/run.js';
+import { replaceDirectory } from '../../files/replace.js';
 
 export const LINUX_FRAGMENT = join(PACKAGE_ROOT, 'buildroot-overlay', 'board', 'inetboot', 'linux.config');
 /** Debian's source package: `apt-get install linux-source-6.1`. */
@@ -81,8 +82,8 @@ async function sourceIdentity(source: string): Promise<string> {
   return `directory ${realpathSync(source)} ${createHash('sha256').update(readFileSync(join(source, 'Makefile'))).digest('hex')}`;
 }
 
-export async function kernelCacheKey(source: string, fragment: string, logger?: Logger): Promise<string> {
-  const { stdout: cc } = await run('gcc', ['--version'], { logger });
+export async function kernelCacheKey(source: string, fragment: string, ctx: RunCtx = {}): Promise<string> {
+  const { stdout: cc } = await run('gcc', ['--version'], ctx);
   const h = createHash('sha256');
   h.update(`${RECIPE}\n${await sourceIdentity(source)}\n${cc.split('\n')[0]}\n`);
   h.update(fragment);
@@ -103,11 +104,12 @@ function checkSource(source: string): void {
 }
 
 /** Builds (or reuses from the cache) the preboot kernel from a source tree or tarball. */
-export async function buildSourceKernel(opts: { source: string; cacheDir: string; jobs?: number; logger?: Logger }): Promise<SourceKernel> {
-  const { source, logger } = opts;
+export async function buildSourceKernel(opts: { source: string; cacheDir: string; jobs?: number; logger?: Logger; signal?: AbortSignal }): Promise<SourceKernel> {
+  const { source, logger, signal } = opts;
+  const ctx = { logger, signal };
   checkSource(source);
   const fragment = readFileSync(LINUX_FRAGMENT, 'utf8');
-  const key = await kernelCacheKey(source, fragment, logger);
+  const key = await kernelCacheKey(source, fragment, ctx);
   const dir = join(opts.cacheDir, 'kernel-source', key.slice(0, 16));
   const result = (cached: boolean): SourceKernel => ({
     bzImage: join(dir, 'bzImage'),
@@ -121,6 +123,8 @@ export async function buildSourceKernel(opts: { source: string; cacheDir: string
     return result(true);
   }
 
+  // The unpacked source and the objects (1.5 GB) live in work/ only while the build runs; a
+  // failed build keeps work/build.log (its error names it), an interrupted one nothing.
   const work = `${dir}.build`;
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -129,46 +133,52 @@ export async function buildSourceKernel(opts: { source: string; cacheDir: string
   mkdirSync(out);
   const started = Date.now();
   let src = source;
-  if (statSync(source).isFile()) {
-    logger?.info(`unpacking ${source}`);
-    src = join(work, 'src');
-    mkdirSync(src);
-    await run('tar', ['-xf', source, '-C', src, '--strip-components=1'], { logger, logFile });
-  }
-  // O= keeps a source directory untouched: it may be read-only, or shared by other builds.
-  const make = (args: string[]) => ['-C', src, `O=${out}`, 'ARCH=x86_64', ...args];
-  logger?.info(`configuring: tinyconfig + ${LINUX_FRAGMENT}`);
-  await run('make', make(['tinyconfig']), { logger, logFile });
-  await run(join(src, 'scripts', 'kconfig', 'merge_config.sh'), ['-m', '-O', out, join(out, '.config'), LINUX_FRAGMENT], { logger, logFile, cwd: src });
-  await run('make', make(['olddefconfig']), { logger, logFile });
-  const missing = missingSymbols(fragment, readFileSync(join(out, '.config'), 'utf8'));
-  if (missing.length > 0) {
-    throw new OperationError(`the kernel configuration lacks ${missing.join(', ')} from ${LINUX_FRAGMENT}: their dependencies are not met in this kernel version`, {
-      hint: `add the options they depend on to the fragment (see their "depends on" in the source's Kconfig files); log: ${logFile}`,
+  try {
+    if (statSync(source).isFile()) {
+      logger?.info(`unpacking ${source}`);
+      src = join(work, 'src');
+      mkdirSync(src);
+      await run('tar', ['-xf', source, '-C', src, '--strip-components=1'], { ...ctx, logFile });
+    }
+    // O= keeps a source directory untouched: it may be read-only, or shared by other builds.
+    const make = (args: string[]) => ['-C', src, `O=${out}`, 'ARCH=x86_64', ...args];
+    logger?.info(`configuring: tinyconfig + ${LINUX_FRAGMENT}`);
+    await run('make', make(['tinyconfig']), { ...ctx, logFile });
+    await run(join(src, 'scripts', 'kconfig', 'merge_config.sh'), ['-m', '-O', out, join(out, '.config'), LINUX_FRAGMENT], { ...ctx, logFile, cwd: src });
+    await run('make', make(['olddefconfig']), { ...ctx, logFile });
+    const missing = missingSymbols(fragment, readFileSync(join(out, '.config'), 'utf8'));
+    if (missing.length > 0) {
+      throw new OperationError(`the kernel configuration lacks ${missing.join(', ')} from ${LINUX_FRAGMENT}: their dependencies are not met in this kernel version`, {
+        hint: `add the options they depend on to the fragment (see their "depends on" in the source's Kconfig files); log: ${logFile}`,
+      });
+    }
+    const jobs = opts.jobs ?? availableParallelism();
+    logger?.info(`building the kernel with ${jobs} jobs (about 5 minutes on 2 cores); log: ${logFile}`);
+    await longBuild('make', make([`-j${jobs}`, 'bzImage']), {
+      logFile,
+      logger,
+      signal,
+      nice: true,
+      progress: (line) => /^\s+(?:CC|LD|AR|AS|OBJCOPY)\s+(\S+)/.exec(line)?.[1],
     });
+    const { stdout: release } = await run('make', make(['-s', 'kernelrelease']), ctx);
+    await replaceDirectory(
+      dir,
+      async (staged) => {
+        copyFileSync(join(out, 'arch', 'x86', 'boot', 'bzImage'), join(staged, 'bzImage'));
+        copyFileSync(join(out, '.config'), join(staged, 'config'));
+        copyFileSync(logFile, join(staged, 'build.log'));
+        writeFileSync(join(staged, 'release'), release.trim() + '\n');
+        writeFileSync(join(staged, '.complete'), `${key}\n`);
+      },
+      { signal },
+    );
+    rmSync(work, { recursive: true, force: true });
+    logger?.info(`preboot kernel ${release.trim()} built in ${elapsed(Date.now() - started)}: ${(statSync(join(dir, 'bzImage')).size / 1048576).toFixed(2)} MiB`);
+    return result(false);
+  } catch (err) {
+    if (signal?.aborted) rmSync(work, { recursive: true, force: true });
+    else for (const big of [join(work, 'src'), out]) rmSync(big, { recursive: true, force: true });
+    throw err;
   }
-  const jobs = opts.jobs ?? availableParallelism();
-  logger?.info(`building the kernel with ${jobs} jobs (about 5 minutes on 2 cores); log: ${logFile}`);
-  await longBuild('make', make([`-j${jobs}`, 'bzImage']), {
-    logFile,
-    logger,
-    nice: true,
-    progress: (line) => /^\s+(?:CC|LD|AR|AS|OBJCOPY)\s+(\S+)/.exec(line)?.[1],
-  });
-  const { stdout: release } = await run('make', make(['-s', 'kernelrelease']), { logger });
-
-  const staged = `${dir}.staged`;
-  rmSync(staged, { recursive: true, force: true });
-  mkdirSync(staged, { recursive: true });
-  copyFileSync(join(out, 'arch', 'x86', 'boot', 'bzImage'), join(staged, 'bzImage'));
-  copyFileSync(join(out, '.config'), join(staged, 'config'));
-  copyFileSync(logFile, join(staged, 'build.log'));
-  writeFileSync(join(staged, 'release'), release.trim() + '\n');
-  writeFileSync(join(staged, '.complete'), `${key}\n`);
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(staged, dir);
-  // The unpacked source and objects are 1.5 GB; the cache keeps only what is used.
-  rmSync(work, { recursive: true, force: true });
-  logger?.info(`preboot kernel ${release.trim()} built in ${elapsed(Date.now() - started)}: ${(statSync(join(dir, 'bzImage')).size / 1048576).toFixed(2)} MiB`);
-  return result(false);
 }

@@ -5,9 +5,8 @@
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { run } from '../../exec/run.js';
+import { run, type RunCtx } from '../../exec/run.js';
 import { OperationError } from '../../errors.js';
-import type { Logger } from '../../log.js';
 import type { Manifest } from '../manifest.js';
 import type { KernelTree } from './kernel-package.js';
 
@@ -80,12 +79,12 @@ export function moduleClosure(depText: string, builtinText: string, wanted: read
  * Adds the modules and a fresh modules.dep/alias (computed by depmod over exactly the files
  * that are shipped) under lib/modules/<release>/ in the manifest.
  */
-export async function addModules(manifest: Manifest, kernel: KernelTree, wanted: readonly string[], workDir: string, logger?: Logger): Promise<{ count: number; missing: string[] }> {
+export async function addModules(manifest: Manifest, kernel: KernelTree, wanted: readonly string[], workDir: string, ctx: RunCtx = {}): Promise<{ count: number; missing: string[] }> {
   const depText = readFileSync(join(kernel.modulesDir, 'modules.dep'), 'utf8');
   const builtinText = readFileSync(join(kernel.modulesDir, 'modules.builtin'), 'utf8');
   const { files, missing } = moduleClosure(depText, builtinText, wanted);
   if (files.length === 0) throw new OperationError(`none of the preboot's network modules were found in ${kernel.pkg}`);
-  if (missing.length > 0) logger?.warn(`kernel ${kernel.release} lacks modules: ${missing.join(', ')}`);
+  if (missing.length > 0) ctx.logger?.warn(`kernel ${kernel.release} lacks modules: ${missing.join(', ')}`);
 
   const stage = mkdtempSync(join(workDir, 'modules-'));
   try {
@@ -97,7 +96,7 @@ export async function addModules(manifest: Manifest, kernel: KernelTree, wanted:
     for (const f of ['modules.builtin', 'modules.order', 'modules.builtin.modinfo']) {
       copyFileSync(join(kernel.modulesDir, f), join(stageModules, f));
     }
-    await run('depmod', ['-b', stage, kernel.release], { logger });
+    await run('depmod', ['-b', stage, kernel.release], { ...ctx });
     for (const file of walk(stageModules)) {
       // Binary indexes (*.bin) are for kmod; BusyBox's modprobe reads the text files.
       if (file.endsWith('.bin') || file.endsWith('.modinfo')) continue;

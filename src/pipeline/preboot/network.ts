@@ -12,10 +12,11 @@
  *   etc/inetboot/tls/ca.pem          the CA certificates openssl trusts
  *   etc/inetboot/tls/noverify_urls   every URL of the entries with tls_verify: false, one per line
  */
-import { readFileSync } from 'node:fs';
+import { readCaBundleFile } from '../../config/host-files.js';
 import { entryUrls } from '../../config/network-rules.js';
 import type { Config } from '../../config/schema.js';
 import { MissingToolError, UsageError } from '../../errors.js';
+import type { RunCtx } from '../../exec/run.js';
 import { findProgram } from '../../exec/tools.js';
 import type { Manifest } from '../manifest.js';
 import { addProgramWithLibraries } from './userland.js';
@@ -51,26 +52,18 @@ export function networkDataFiles(config: Config): Map<string, string> {
   return files;
 }
 
-/** The CA bundle's text: the config's tls.ca_bundle, else Debian's. */
+/**
+ * The CA bundle's text: the config's tls.ca_bundle (checked when the config was loaded, read
+ * again the same way here), else Debian's.
+ */
 export function readCaBundle(config: Config): string {
   const path = config.tls?.ca_bundle ?? DEBIAN_CA_BUNDLE;
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if (config.tls?.ca_bundle === undefined) {
-      throw new MissingToolError([{ name: DEBIAN_CA_BUNDLE, pkg: 'ca-certificates', reason: 'the CA certificates the preboot checks HTTPS servers against' }]);
-    }
-    throw new UsageError(`tls.ca_bundle: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
-      hint: 'name a PEM file of CA certificates (lines "-----BEGIN CERTIFICATE-----"), or remove tls.ca_bundle to use Debian\'s',
-    });
+  const r = readCaBundleFile(path);
+  if (r.ok) return r.text;
+  if (config.tls?.ca_bundle === undefined) {
+    throw new MissingToolError([{ name: DEBIAN_CA_BUNDLE, pkg: 'ca-certificates', reason: `the CA certificates the preboot checks HTTPS servers against (${r.message})` }]);
   }
-  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new UsageError(`tls.ca_bundle: ${path} holds no PEM certificate (no "-----BEGIN CERTIFICATE-----" line)`, {
-      hint: 'name a PEM file of CA certificates, e.g. the output of "openssl x509 -in ca.crt -outform PEM"',
-    });
-  }
-  return text;
+  throw new UsageError(`tls.ca_bundle: ${r.message}`, { hint: 'or remove tls.ca_bundle to trust Debian\'s CAs' });
 }
 
 /**
@@ -85,12 +78,12 @@ export function addNetworkFiles(manifest: Manifest, config: Config): { tls: bool
 }
 
 /** The data files plus the host's openssl and its libraries when HTTPS is needed. */
-export async function addNetworkData(manifest: Manifest, config: Config): Promise<{ tls: boolean }> {
+export async function addNetworkData(manifest: Manifest, config: Config, ctx: RunCtx = {}): Promise<{ tls: boolean }> {
   const { tls } = addNetworkFiles(manifest, config);
   if (!tls) return { tls };
   const openssl = findProgram('openssl');
   if (!openssl) throw new MissingToolError([{ name: 'openssl', pkg: 'openssl', reason: 'copied into the preboot: BusyBox wget checks HTTPS certificates only through openssl s_client' }]);
   // /usr/libexec/inetboot/openssl (the wrapper wget finds first) runs exactly this path.
-  await addProgramWithLibraries(manifest, 'usr/bin/openssl', openssl);
+  await addProgramWithLibraries(manifest, 'usr/bin/openssl', openssl, ctx);
   return { tls };
 }

@@ -4,11 +4,9 @@
  * (Debian's kexec links the Xen libraries).
  */
 import { realpathSync } from 'node:fs';
-import { execa } from 'execa';
-import { run } from '../../exec/run.js';
+import { run, type RunCtx } from '../../exec/run.js';
 import { findProgram } from '../../exec/tools.js';
 import { MissingToolError, OperationError } from '../../errors.js';
-import type { Logger } from '../../log.js';
 import type { Manifest } from '../manifest.js';
 
 /** Applets we never link: /init is ours. */
@@ -21,9 +19,9 @@ function requireProgram(name: string, pkg: string): string {
 }
 
 /** Shared libraries of an ELF program, as absolute host paths ([] for a static program). */
-export async function sharedLibraries(program: string): Promise<string[]> {
+export async function sharedLibraries(program: string, ctx: RunCtx = {}): Promise<string[]> {
   // ldd exits 1 with "not a dynamic executable" for static programs: not an error here.
-  const r = await execa('ldd', [program], { reject: false });
+  const r = await run('ldd', [program], { ...ctx, okExitCodes: [0, 1] });
   if (r.exitCode !== 0) {
     if (/not a dynamic executable|statically linked/.test(r.stdout + r.stderr)) return [];
     throw new OperationError(`ldd ${program} failed: ${r.stderr || r.stdout}`);
@@ -38,9 +36,9 @@ export async function sharedLibraries(program: string): Promise<string[]> {
 }
 
 /** Adds a program and its libraries at the same paths as on the host (libraries resolved through symlinks). */
-export async function addProgramWithLibraries(manifest: Manifest, archivePath: string, hostPath: string): Promise<void> {
+export async function addProgramWithLibraries(manifest: Manifest, archivePath: string, hostPath: string, ctx: RunCtx = {}): Promise<void> {
   manifest.addHostFile(archivePath, realpathSync(hostPath), 0o755);
-  for (const lib of await sharedLibraries(hostPath)) {
+  for (const lib of await sharedLibraries(hostPath, ctx)) {
     manifest.addHostFile(lib, realpathSync(lib), 0o755);
   }
 }
@@ -49,17 +47,17 @@ export async function addProgramWithLibraries(manifest: Manifest, archivePath: s
  * `program` names another BusyBox build (the tiny profile ships Debian's dynamic `busybox`,
  * 0.4 MB smaller once xz'd, whose only extra library is libresolv: kexec brings libc anyway).
  */
-export async function addBusybox(manifest: Manifest, logger?: Logger, program?: string): Promise<{ applets: number }> {
+export async function addBusybox(manifest: Manifest, ctx: RunCtx = {}, program?: string): Promise<{ applets: number }> {
   const busybox = program ?? requireProgram('busybox', 'busybox-static');
   if (program) {
-    await addProgramWithLibraries(manifest, 'bin/busybox', busybox);
+    await addProgramWithLibraries(manifest, 'bin/busybox', busybox, ctx);
   } else {
-    if ((await sharedLibraries(busybox)).length > 0) {
+    if ((await sharedLibraries(busybox, ctx)).length > 0) {
       throw new MissingToolError([{ name: 'busybox (static)', pkg: 'busybox-static', reason: `${busybox} is dynamically linked; the preboot needs the static build` }]);
     }
     manifest.addHostFile('bin/busybox', realpathSync(busybox), 0o755);
   }
-  const { stdout } = await run(busybox, ['--list-full'], { logger });
+  const { stdout } = await run(busybox, ['--list-full'], ctx);
   let applets = 0;
   for (const path of stdout.split('\n').map((l) => l.trim()).filter(Boolean)) {
     const name = path.split('/').pop()!;
@@ -70,7 +68,7 @@ export async function addBusybox(manifest: Manifest, logger?: Logger, program?: 
   return { applets };
 }
 
-export async function addKexec(manifest: Manifest): Promise<void> {
+export async function addKexec(manifest: Manifest, ctx: RunCtx = {}): Promise<void> {
   const kexec = requireProgram('kexec', 'kexec-tools');
-  await addProgramWithLibraries(manifest, 'sbin/kexec', kexec);
+  await addProgramWithLibraries(manifest, 'sbin/kexec', kexec, ctx);
 }

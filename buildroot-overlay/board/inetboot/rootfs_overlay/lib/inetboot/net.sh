@@ -289,17 +289,14 @@ net_proxy() {
 }
 
 # net_target_cmdline CMDLINE: CMDLINE, plus the preboot's network as ip=... when the config says
-# pass_network: true and CMDLINE has no ip= of its own. The format is the kernel's nfsroot one
-# (initramfs-tools reads it too): ip=ADDRESS::GATEWAY:NETMASK::DEVICE:off:DNS0:DNS1. DEVICE is
-# left empty: the target may name its interfaces differently (eth0 here, enp0s3 there).
+# pass_network: true and CMDLINE has no kernel parameter ip= of its own. The format is the
+# kernel's nfsroot one (initramfs-tools reads it too): ip=ADDRESS::GATEWAY:NETMASK::DEVICE:off:DNS0:DNS1
+# (src/config/cmdline-rules.ts ipParam writes the same, to check the length). DEVICE is left
+# empty: the target may name its interfaces differently (eth0 here, enp0s3 there). It goes
+# before a "--" in CMDLINE: the words after that are init's arguments.
 net_target_cmdline() {
 	local addr gw dns0 dns1 p
 	if [ "$(net_data pass_network)" != yes ] || [ ! -r "$IB_RUN/net/address" ]; then
-		printf '%s' "$1"
-		return 0
-	fi
-	printf '%s\n' "$1" >"$IB_RUN/net/target-cmdline"
-	if IB_CMDLINE_FILE=$IB_RUN/net/target-cmdline cmdline_get ip >/dev/null; then
 		printf '%s' "$1"
 		return 0
 	fi
@@ -308,5 +305,5 @@ net_target_cmdline() {
 	dns0=$(sed -n 1p "$IB_RUN/net/dns")
 	dns1=$(sed -n 2p "$IB_RUN/net/dns")
 	p="ip=${addr%/*}::${gw}:$(prefix_mask "${addr#*/}"):::off${dns0:+:$dns0}${dns1:+:$dns1}"
-	printf '%s' "$1${1:+ }$p"
+	cmdline_add "$1" ip "$p"
 }
