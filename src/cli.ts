@@ -10,6 +10,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, INTERRUPT_EXIT, InetbootError, InterruptedError, type InterruptSignal } from './errors.js';
 import { killLiveProcesses } from './exec/run.js';
+import { removeTrackedTempsSync } from './files/temp.js';
 import { consoleLogger, type Io } from './log.js';
 import type { CommandContext } from './commands/context.js';
 import { initCommand } from './commands/init.js';
@@ -216,7 +217,8 @@ export async function main(argv: string[], io: Io = processIo, signal?: AbortSig
 /**
  * The program as bin/inetboot.js runs it: SIGINT and SIGTERM abort the command, which ends its
  * child processes and removes its temporary files before main() returns (exit 130/143). A second
- * signal does not wait for that. Long processes still running when Node exits are killed.
+ * signal does not wait for that: the children are killed and the temporary files removed at
+ * once (files/temp.ts). Children still running when Node exits are killed.
  */
 export async function runCli(argv: string[]): Promise<number> {
   const controller = new AbortController();
@@ -224,6 +226,7 @@ export async function runCli(argv: string[]): Promise<number> {
     const handler = () => {
       if (controller.signal.aborted) {
         killLiveProcesses();
+        removeTrackedTempsSync();
         process.exit(INTERRUPT_EXIT[sig]);
       }
       processIo.stderr(`\ninetboot: ${sig}: stopping, removing temporary files (send it again to quit at once)\n`);

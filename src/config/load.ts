@@ -67,7 +67,8 @@ async function readConfigBytes(file: string): Promise<Buffer> {
 export function decodeConfig(bytes: Buffer, file: string): string {
   const bad = firstInvalidUtf8(bytes);
   if (bad < 0) return bytes.toString('utf8');
-  const lineStart = bytes.lastIndexOf(0x0a, bad - 1) + 1;
+  // (lastIndexOf with a negative start would count from the end.)
+  const lineStart = bad === 0 ? 0 : bytes.lastIndexOf(0x0a, bad - 1) + 1;
   const line = bytes.subarray(0, bad).reduce((n, b) => n + (b === 0x0a ? 1 : 0), 1);
   const byte = bytes[bad]!.toString(16).toUpperCase().padStart(2, '0');
   throw new ConfigError([

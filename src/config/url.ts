@@ -64,7 +64,8 @@ function encodeRest(rest: string): string {
 
 /**
  * The path-and-query part of a URL (from its first "/" or "?"), or a mirror path: undefined when
- * it is fine, else what is wrong and what to write. `shown` is how the whole value is named.
+ * it is fine, else what is wrong and what to write; `suggest` turns a repaired part into the
+ * whole value to write.
  */
 export function pathProblem(rest: string, suggest: (fixed: string) => string): string | undefined {
   if (rest.includes('#')) {
@@ -108,10 +109,13 @@ function hostProblem(host: string, rebuild: (host: string) => string): string | 
       : `has "${host}" as its host, which is not a host name: use letters, digits, "-" and "."`;
   }
   const labels = host.endsWith('.') ? host.slice(0, -1).split('.') : host.split('.');
-  const last = labels.at(-1) ?? '';
-  if (/^(0x[0-9a-f]*|[0-9]+)$/i.test(last)) {
+  const numeric = (l: string) => /^(0x[0-9a-f]*|[0-9]+)$/i.test(l);
+  if (numeric(labels.at(-1) ?? '')) {
     if (IPV4_RE.test(host)) return undefined;
-    return `has "${host}" as its host, which BusyBox would read as an IPv4 address in an unusual form (a leading 0 is octal): write four numbers 0-255 without leading zeros, e.g. 10.0.2.2`;
+    if (labels.every(numeric)) {
+      return `has "${host}" as its host, which is not an IPv4 address written the plain way: write four numbers 0-255 without leading zeros, e.g. 10.0.2.2 (BusyBox's inet_aton() reads "127.1" as 127.0.0.1 and "010" as octal 8)`;
+    }
+    return `has "${host}" as its host: a host name cannot end in a number (it would be taken for an IPv4 address)`;
   }
   if (host.length > 253) return 'has a host name longer than 253 characters';
   const bad = labels.find((l) => !LABEL_RE.test(l));
@@ -145,6 +149,7 @@ export function checkFetchUrl(s: string): UrlCheck {
   if (authority.includes('@')) {
     return fail(`must not contain a user name or password ("${authority.slice(0, authority.lastIndexOf('@') + 1)}"): they would be baked into the boot medium and printed on its console; serve the files without a login`);
   }
+  if (authority.startsWith('[') && !authority.includes(']')) return fail(`has "[" without "]" in its host: an IPv6 address is written in brackets, e.g. http://[fd00::2]:8080/linux`);
   const portMatch = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(authority);
   const host = portMatch?.[1] ?? authority;
   const port = portMatch?.[2];

@@ -9,6 +9,10 @@
  * its exit code or signal, the lines of its output that matter, and the full log when there is
  * one. Every call takes an AbortSignal: when it fires (the CLI got SIGINT/SIGTERM) the process
  * is ended and the call throws the signal's reason.
+ *
+ * Every child runs in a process group of its own, and is ended as a group (SIGTERM, then
+ * SIGKILL): grub-mkrescue leaves xorriso running when only it is killed, and make leaves its
+ * compilers. A Ctrl-C in a terminal then reaches inetboot alone, which ends the groups itself.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { appendFileSync, createWriteStream } from 'node:fs';
@@ -60,10 +64,10 @@ export function failureText(shown: string, cmd: string, how: string, output: str
 }
 
 /**
- * Ctrl-C in a terminal reaches the whole process group: a child can die of SIGINT a moment
- * before this process has run its own handler and aborted the signal. A child killed by an
- * interrupt signal therefore waits briefly for the abort, so that the outcome is "interrupted"
- * and not "the tool failed".
+ * A child killed by an interrupt signal that inetboot did not send (kill from outside, or a
+ * terminal's Ctrl-C reaching a child that shares its group) may die a moment before this process
+ * has run its own handler and aborted the signal. Such a death therefore waits briefly for the
+ * abort, so that the outcome is "interrupted" and not "the tool failed".
  */
 export async function abortedSoon(signal: AbortSignal | undefined, childSignal: string | null | undefined, ms = 300): Promise<boolean> {
   if (!signal) return false;
@@ -110,13 +114,42 @@ export interface RunResult {
   exitCode: number;
 }
 
+/** How long a group that got SIGTERM has before SIGKILL. */
+const KILL_GRACE_MS = 5_000;
+
+/** Ends a child's process group: SIGTERM now, SIGKILL after the grace time if any is left. */
+function endGroup(pid: number | undefined, signal: NodeJS.Signals = 'SIGTERM'): void {
+  if (pid === undefined) return;
+  const kill = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      // the group is gone
+    }
+  };
+  kill(signal);
+  if (signal !== 'SIGKILL') setTimeout(() => kill('SIGKILL'), KILL_GRACE_MS).unref();
+}
+
+/**
+ * The process groups of every child still running, so that the CLI can end them if Node exits
+ * by another way than a settled command (a crash): QEMU does not exit when its stdin closes,
+ * and a child in its own group gets no signal from the terminal.
+ */
+const live = new Set<number>();
+
+/** Kills every child's group still running (SIGKILL, synchronous): for the CLI's 'exit' handler. */
+export function killLiveProcesses(): void {
+  for (const pid of live) endGroup(pid, 'SIGKILL');
+}
+
 export async function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const shown = displayCommand(cmd, args);
   if (opts.signal?.aborted) throw abortReason(opts.signal);
   const file = resolveProgram(cmd, shown);
   opts.logger?.debug(shown);
   if (opts.logFile) appendFileSync(opts.logFile, `\n$ ${shown}\n`);
-  const result = await execa(file, args, {
+  const sub = execa(file, args, {
     cwd: opts.cwd,
     env: opts.env,
     input: opts.input,
@@ -125,16 +158,27 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
     stripFinalNewline: false,
     timeout: opts.timeoutMs,
     maxBuffer: 1024 * 1024 * 1024,
-    cancelSignal: opts.signal,
+    detached: true,
     // execa's types allow a number only as a whole stdio option; an fd per slot works at run time.
     stdio: ['pipe', 'pipe', 'pipe', ...(opts.extraFds ?? [])] as unknown as 'pipe',
   });
+  const pid = sub.pid;
+  if (pid !== undefined) live.add(pid);
+  const onAbort = () => endGroup(pid);
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  let result: Awaited<typeof sub>;
+  try {
+    result = await sub;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    if (pid !== undefined) live.delete(pid);
+  }
   const stdoutBuffer = opts.binary ? Buffer.from(result.stdout as unknown as Uint8Array) : undefined;
   const stdout = opts.binary ? '' : String(result.stdout ?? '');
   const stderr = opts.binary ? Buffer.from(result.stderr as unknown as Uint8Array).toString('utf8') : String(result.stderr ?? '');
   if (opts.logFile) appendFileSync(opts.logFile, (opts.binary ? '' : stdout) + stderr);
 
-  if (opts.signal && (result.isCanceled || (await abortedSoon(opts.signal, result.signal)))) throw abortReason(opts.signal);
+  if (opts.signal && (await abortedSoon(opts.signal, result.signal))) throw abortReason(opts.signal);
   if ((result as { code?: string }).code === 'ENOENT') throw missingTool(cmd, shown);
   const exitCode = result.exitCode ?? -1;
   const ok = !result.timedOut && !result.signal && (opts.okExitCodes ?? [0]).includes(exitCode);
@@ -185,17 +229,6 @@ export interface SpawnLongOptions {
  */
 const DRAIN_AFTER_EXIT_MS = 2_000;
 
-/**
- * Every long process still running, so that the CLI can end them if Node exits by another way
- * than a settled command (a crash): QEMU does not exit when its stdin closes.
- */
-const live = new Set<LongProcess>();
-
-/** Kills every long process still running (SIGKILL, synchronous): for the CLI's 'exit' handler. */
-export function killLiveProcesses(): void {
-  for (const p of live) p.child.kill('SIGKILL');
-}
-
 /** Starts a long process. Throws MissingToolError (before starting) when the program is not installed. */
 export function spawnLong(cmd: string, args: readonly string[], opts: SpawnLongOptions = {}): LongProcess {
   const shown = displayCommand(cmd, args);
@@ -207,16 +240,18 @@ export function spawnLong(cmd: string, args: readonly string[], opts: SpawnLongO
     env: opts.env,
     // stdin stays an open pipe: QEMU's `-serial stdio` reads it, and EOF there is harmless.
     stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
   });
   let running = true;
-  let proc: LongProcess;
+  const pid = child.pid;
+  if (pid !== undefined) live.add(pid);
 
   const exited = new Promise<ExitInfo>((resolve, reject) => {
     let drainTimer: NodeJS.Timeout | undefined;
     let exitInfo: ExitInfo | undefined;
     const done = (info: ExitInfo) => {
       running = false;
-      live.delete(proc);
+      if (pid !== undefined) live.delete(pid);
       if (drainTimer) clearTimeout(drainTimer);
       resolve(info);
     };
@@ -227,7 +262,6 @@ export function spawnLong(cmd: string, args: readonly string[], opts: SpawnLongO
         return;
       }
       running = false;
-      live.delete(proc);
       reject(err.code === 'ENOENT' ? missingTool(cmd, shown, opts.pkg) : err);
     });
     child.once('exit', (code, signal) => {
@@ -251,11 +285,19 @@ export function spawnLong(cmd: string, args: readonly string[], opts: SpawnLongO
   // Writing to the stdin of a process that has exited gives EPIPE: not worth a crash.
   child.stdin.on('error', () => undefined);
 
-  const stop: LongProcess['stop'] = async ({ signal = 'SIGTERM', graceMs = 5_000 } = {}) => {
+  // The whole group: make's compilers, or anything QEMU or a server started, go with it.
+  const killGroup = (sig: NodeJS.Signals) => {
+    try {
+      if (pid !== undefined) process.kill(-pid, sig);
+    } catch {
+      child.kill(sig);
+    }
+  };
+  const stop: LongProcess['stop'] = async ({ signal = 'SIGTERM', graceMs = KILL_GRACE_MS } = {}) => {
     if (running && child.pid !== undefined) {
-      child.kill(signal);
+      killGroup(signal);
       const killTimer = setTimeout(() => {
-        if (running) child.kill('SIGKILL');
+        if (running) killGroup('SIGKILL');
       }, graceMs);
       killTimer.unref();
       try {
@@ -267,7 +309,7 @@ export function spawnLong(cmd: string, args: readonly string[], opts: SpawnLongO
     return exited;
   };
 
-  proc = {
+  const proc: LongProcess = {
     child,
     shown,
     get running() {
@@ -276,7 +318,6 @@ export function spawnLong(cmd: string, args: readonly string[], opts: SpawnLongO
     exited,
     stop,
   };
-  live.add(proc);
   if (opts.signal) {
     const onAbort = () => void stop();
     opts.signal.addEventListener('abort', onAbort, { once: true });

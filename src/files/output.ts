@@ -27,6 +27,7 @@ export function resolveTarget(path: string): string {
 }
 
 function kindOf(st: Stats): string {
+  if (st.isFile()) return 'a file';
   if (st.isDirectory()) return 'a directory';
   if (st.isBlockDevice()) return 'a block device';
   if (st.isCharacterDevice()) return 'a character device';
@@ -78,6 +79,6 @@ export function checkOutputDir(path: string, what: string): void {
   } catch {
     st = undefined;
   }
-  if (st && !st.isDirectory()) throw new UsageError(`${what} ${path} is ${st.isFile() ? 'a file' : kindOf(st)}: name a directory (it is created when missing)`);
+  if (st && !st.isDirectory()) throw new UsageError(`${what} ${path} is ${kindOf(st)}: name a directory (it is created when missing)`);
   checkOutputFile(join(path, '.probe'), what);
 }

@@ -25,6 +25,7 @@ import * as fsp from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InetbootError, OperationError, throwIfAborted } from '../errors.js';
 import { resolveTarget } from './output.js';
+import { trackTemp, untrackTemp } from './temp.js';
 
 /** The file operations used, replaceable so that tests can make one of them fail. */
 export interface ReplaceFs {
@@ -59,6 +60,7 @@ export async function replaceFile(path: string, produce: (tmp: string) => Promis
   const old = await ops.stat(target).catch(() => undefined);
   const tmp = tempNameFor(target);
   let inPlace = old !== undefined && old.nlink > 1;
+  trackTemp(tmp);
   try {
     throwIfAborted(opts.signal);
     await produce(tmp);
@@ -86,10 +88,12 @@ export async function replaceFile(path: string, produce: (tmp: string) => Promis
     else await ops.rename(tmp, target);
   } catch (err) {
     await ops.rm(tmp, { force: true }).catch(() => undefined);
+    untrackTemp(tmp);
     if (err instanceof InetbootError) throw err;
     throw new OperationError(`cannot write ${path}: ${(err as Error).message}; ${old ? 'the file was not changed' : 'nothing was written'}`, { cause: err });
   }
   if (inPlace) await ops.rm(tmp, { force: true }).catch(() => undefined);
+  untrackTemp(tmp);
   await syncDir(dirname(target), ops);
 }
 
@@ -155,6 +159,7 @@ async function rewriteInPlace(ops: ReplaceFs, target: string, tmp: string, oldSi
 export async function replaceDirectory(dir: string, produce: (tmp: string) => Promise<void>, opts: { signal?: AbortSignal } = {}): Promise<void> {
   await fsp.mkdir(dirname(dir), { recursive: true });
   const tmp = tempNameFor(dir);
+  trackTemp(tmp);
   try {
     await fsp.mkdir(tmp);
     await produce(tmp);
@@ -164,6 +169,8 @@ export async function replaceDirectory(dir: string, produce: (tmp: string) => Pr
   } catch (err) {
     await fsp.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
     throw err;
+  } finally {
+    untrackTemp(tmp);
   }
 }
 

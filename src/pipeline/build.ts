@@ -12,6 +12,7 @@ import type { Config } from '../config/schema.js';
 import { throwIfAborted, UsageError } from '../errors.js';
 import { checkTools } from '../exec/tools.js';
 import { replaceFile, writeFileReplacing } from '../files/replace.js';
+import { trackTemp, untrackTemp } from '../files/temp.js';
 import type { Logger } from '../log.js';
 import { ISO_PATHS, ISO_TOOLS, makeIso } from './iso.js';
 import { renderMenu } from './menu.js';
@@ -71,7 +72,7 @@ export async function buildIso(opts: BuildOptions): Promise<BuildResult> {
     };
   } finally {
     if (opts.keepWorkdir) logger.info(`build directory kept: ${workDir}`);
-    else rmSync(workDir, { recursive: true, force: true });
+    removeWorkDir(workDir, opts.keepWorkdir);
   }
 }
 
@@ -94,8 +95,15 @@ function stageIsoTree(root: string, menu: string, preboot: Preboot): string {
  */
 export function makeWorkDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
+  trackTemp(dir);
   mkdirSync(join(dir, 'tmp'));
   return dir;
+}
+
+/** Removes a work directory made by makeWorkDir() (unless it is to be kept). */
+export function removeWorkDir(dir: string, keep = false): void {
+  untrackTemp(dir);
+  if (!keep) rmSync(dir, { recursive: true, force: true });
 }
 
 export function mib(bytes: number): string {
@@ -130,6 +138,6 @@ export async function buildPrebootFiles(opts: { config: Config; outDir: string; 
     logger.info(`preboot: ${preboot.description}`);
     return { kernel, initramfs, description: preboot.description, kernelBytes: statSync(kernel).size, initramfsBytes: preboot.initramfs.length };
   } finally {
-    rmSync(workDir, { recursive: true, force: true });
+    removeWorkDir(workDir);
   }
 }

@@ -34,7 +34,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { abortReason, OperationError } from '../errors.js';
-import { abortedSoon, spawnLong, type LongProcess } from '../exec/run.js';
+import { spawnLong, type LongProcess } from '../exec/run.js';
 import { checkTools } from '../exec/tools.js';
 import type { Logger } from '../log.js';
 
@@ -363,9 +363,9 @@ export async function bootAndWatch(opts: BootOptions): Promise<BootResult> {
     });
 
     const exit = await p.stop();
-    // Ctrl-C in a terminal reaches QEMU too (same process group), so QEMU may have exited
-    // before the abort was seen: the signal decides whatever settled first.
-    if (opts.signal && (await abortedSoon(opts.signal, outcome.kind === 'exited' ? 'SIGINT' : undefined))) throw abortReason(opts.signal);
+    // QEMU runs in a process group of its own (exec/run.ts), so a Ctrl-C in the terminal
+    // reaches only inetboot, which aborts the signal: an aborted signal decides the outcome.
+    if (opts.signal?.aborted) throw abortReason(opts.signal);
     const base = { logFile: opts.logFile, stderr, lastLines: watcher.lastLines(50), exitCode: exit.code };
     switch (outcome.kind) {
       case 'match':

@@ -34,7 +34,11 @@ beforeAll(async () => {
   staticPreboot = await buildPreboot(`${DIR}-static`, {
     network: { address: '10.0.2.42/24', gateway: '10.0.2.2', dns: ['10.0.2.2'] },
     pass_network: true,
-    entries: [{ id: 'named', title: 'Target by name', kernel: byName('vmlinuz'), initrd: byName('target.img'), append: 'console=ttyS0 net=1' }],
+    entries: [
+      { id: 'named', title: 'Target by name', kernel: byName('vmlinuz'), initrd: byName('target.img'), append: 'console=ttyS0 net=1' },
+      // Words after "--" are init's arguments: the ip= that pass_network adds must go before them.
+      { id: 'initargs', title: 'Target with init arguments', kernel: byName('vmlinuz'), initrd: byName('target.img'), append: 'console=ttyS0 net=1 -- inetboot-init-arg' },
+    ],
   });
   // 127.0.0.1 inside the guest is the guest itself: only the proxy (on the host) can reach it.
   const viaProxy = (p: string) => `http://127.0.0.1:${nginx.port}/${p}`;
@@ -60,6 +64,14 @@ describe('network options', () => {
     expect(r.log).toContain(`inetboot: downloading http://files.inetboot.test:${nginx.port}/vmlinuz`);
     expect(dns.readLog()).toMatch(/query\[A\] files\.inetboot\.test from 127\.0\.0\.1/);
     expect(targetLine(r.log, 'TARGET-CMDLINE')).toBe('console=ttyS0 net=1 ip=10.0.2.42::10.0.2.2:255.255.255.0:::off:10.0.2.2');
+  }, scaled(300_000));
+
+  it('pass_network puts ip= before a "--" of the entry: the kernel reads it, init gets only its own arguments', async () => {
+    const r = await bootScenario({ preboot: staticPreboot, dir: DIR, name: 'ip-before-init-args', entry: 'initargs', expect: TARGET_MARKER });
+    expect(r.ok, r.lastLines.join('\n')).toBe(true);
+    expect(r.log).toContain('inetboot: loading kernel with command line: console=ttyS0 net=1 ip=10.0.2.42::10.0.2.2:255.255.255.0:::off:10.0.2.2 -- inetboot-init-arg');
+    expect(targetLine(r.log, 'TARGET-CMDLINE')).toBe('console=ttyS0 net=1 ip=10.0.2.42::10.0.2.2:255.255.255.0:::off:10.0.2.2 -- inetboot-init-arg');
+    expect(targetLine(r.log, 'TARGET-INIT-ARGS')).toBe('inetboot-init-arg');
   }, scaled(300_000));
 
   it('ip= typed at GRUB overrides the config', async () => {

@@ -3,6 +3,7 @@
  * uses, from inetboot's cache) and a marker initrd whose /init prints what the target saw
  * and then powers off:
  *   TARGET-CMDLINE: <the exact /proc/cmdline>
+ *   TARGET-INIT-ARGS: <the arguments the kernel gave /init: the words after a "--">
  *   TARGET-ACPI-TABLES: <number of entries in /sys/firmware/acpi/tables>
  *   TARGET-EFI: yes|no   (EFI runtime visible in /sys/firmware/efi)
  *   TARGET-MARKER-OK     (printed last, so a smoke test can wait for it)
@@ -25,6 +26,7 @@ const TARGET_INIT = `#!/bin/busybox sh
 /bin/busybox mount -t sysfs sysfs /sys
 IFS= read -r cmdline </proc/cmdline
 echo "TARGET-CMDLINE: $cmdline"
+echo "TARGET-INIT-ARGS: $*"
 n=$(/bin/busybox ls /sys/firmware/acpi/tables 2>/dev/null | /bin/busybox wc -l)
 echo "TARGET-ACPI-TABLES: $n"
 if [ -d /sys/firmware/efi ]; then echo "TARGET-EFI: yes"; else echo "TARGET-EFI: no"; fi

@@ -39,31 +39,49 @@ mount_basics() {
 }
 
 
-# The kernel's way of splitting a command line (lib/cmdline.c next_arg(), kernel/params.c
-# parse_args()), in awk, shared by cmdline_get and cmdline_add: words end at spaces outside
-# double quotes; quotes are removed from the value (ib.append="console=ttyS0 quiet"); a bare
-# "--" (also written "--" in quotes) ends the kernel's parameters, and what follows it goes to
-# init as arguments. No eval anywhere: awk reads the text as data. For each kernel parameter
-# the program calls param(key, value, has_value, start), start being the offset of the word
-# in the line; at a "--" it calls init_args(start).
+# The kernel's way of reading a command line, in awk, shared by cmdline_get and cmdline_add: a
+# port of lib/cmdline.c next_arg() and kernel/params.c parse_args(), as src/quote.ts nextArg()
+# is (test/hostile/properties.test.ts checks the two against each other). Words end at spaces
+# outside double quotes; a word that starts with a quote loses it, and its last character when
+# that is a quote; the key ends at the first "=" after the first character; a value that starts
+# with a quote loses it and the word's last quote; other quotes stay. A bare "--" ends the
+# kernel's parameters, and what follows it goes to init as arguments. No eval anywhere: awk
+# reads the text as data. For each kernel parameter the program calls param(key, value,
+# has_value, start), start being the offset of the word in the line; at a "--" it calls
+# init_args(start). Keys and added text reach awk through the environment (ENVIRON), never as
+# -v values, whose backslash escapes awk would interpret.
 CMDLINE_AWK='
-function split_line(line,    n, i, start, word, raw, inq, c, eq, k) {
+function split_line(line,    n, i, start, s, inq, c, quoted, eq, k, v, cut) {
 	n = length(line); i = 1
 	while (i <= n) {
 		while (i <= n && substr(line, i, 1) ~ /[ \t\n]/) i++
 		if (i > n) break
-		start = i; word = ""; inq = 0
+		start = i; inq = 0
 		while (i <= n) {
 			c = substr(line, i, 1)
-			if (c == "\"") { inq = !inq; i++; continue }
 			if (!inq && c ~ /[ \t\n]/) break
-			word = word c; i++
+			if (c == "\"") inq = !inq
+			i++
 		}
-		raw = substr(line, start, i - start)
-		if (raw == "--" || raw == "\"--\"") { init_args(start); return }
-		eq = index(word, "=")
-		k = eq ? substr(word, 1, eq - 1) : word
-		param(k, eq ? substr(word, eq + 1) : "", eq > 0, start)
+		s = substr(line, start, i - start)
+		quoted = substr(s, 1, 1) == "\""
+		if (quoted) s = substr(s, 2)
+		eq = index(substr(s, 2), "="); if (eq) eq++
+		cut = 0
+		if (eq) {
+			k = substr(s, 1, eq - 1); v = substr(s, eq + 1)
+			if (substr(v, 1, 1) == "\"") {
+				v = substr(v, 2)
+				if (length(s) > eq + 1 && substr(s, length(s), 1) == "\"") { v = substr(v, 1, length(v) - 1); cut = 1 }
+				else if (length(s) == eq + 1) cut = 1
+			}
+			if (quoted && !cut && length(v) > 0 && substr(v, length(v), 1) == "\"") v = substr(v, 1, length(v) - 1)
+		} else {
+			k = s; v = ""
+			if (quoted && length(k) > 0 && substr(k, length(k), 1) == "\"") k = substr(k, 1, length(k) - 1)
+			if (k == "--") { init_args(start); return }
+		}
+		param(k, v, eq > 0, start)
 	}
 }
 '
@@ -72,10 +90,11 @@ function split_line(line,    n, i, start, word, raw, inq, c, eq, k) {
 # command line (IB_CMDLINE_FILE, default /proc/cmdline) and returns 0; returns 1 when KEY is
 # absent. A bare KEY (no "=") prints nothing and returns 0. Words after "--" are init's.
 cmdline_get() {
-	awk -v key="$1" "$CMDLINE_AWK"'
-	function param(k, v, has, start) { if (k == key) { found = 1; val = v } }
+	IB_CMDLINE_KEY=$1 awk "$CMDLINE_AWK"'
+	function param(k, v, has, start) { if (k == ENVIRON["IB_CMDLINE_KEY"]) { found = 1; val = v } }
 	function init_args(start) {}
-	{ line = line $0 " " }
+	# /proc/cmdline ends in a newline the kernel never parsed: lines are joined, nothing added.
+	{ line = (NR == 1 ? "" : line " ") $0 }
 	END {
 		split_line(line)
 		if (found) { printf "%s", val; exit 0 }
@@ -85,11 +104,11 @@ cmdline_get() {
 
 # cmdline_add LINE KEY PARAM: prints LINE with PARAM added as its last kernel parameter, that is
 # before a bare "--" (after which the kernel hands the words to init), unless a kernel parameter
-# KEY is set already (then LINE as it is). PARAM is read from the environment, not as an awk
-# string, so that no escape in it is interpreted.
+# KEY is set already (then LINE as it is). LINE must have balanced double quotes (the config
+# refuses others); an unbalanced one would swallow PARAM, as it does in the kernel.
 cmdline_add() {
-	printf '%s\n' "$1" | IB_CMDLINE_ADD=$3 awk -v key="$2" "$CMDLINE_AWK"'
-	function param(k, v, has, start) { if (k == key) found = 1 }
+	printf '%s\n' "$1" | IB_CMDLINE_KEY=$2 IB_CMDLINE_ADD=$3 awk "$CMDLINE_AWK"'
+	function param(k, v, has, start) { if (k == ENVIRON["IB_CMDLINE_KEY"]) found = 1 }
 	function init_args(start) { at = start }
 	{ line = line $0 }
 	END {
