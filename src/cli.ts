@@ -119,11 +119,14 @@ export function buildProgram(io: Io, signal?: AbortSignal): Command {
     .option('-o, --output <path>', 'ISO to write', 'inetboot.iso')
     .option('--cache-dir <dir>', 'where downloaded Debian packages are kept (default: $XDG_CACHE_HOME/inetboot or ~/.cache/inetboot)')
     .option('--keep-workdir', 'keep the build directory and print its path')
-    .addOption(new Option('--preboot-backend <backend>', 'who makes the preboot (overrides preboot.backend in the config)').choices(PREBOOT_BACKENDS))
+    .addOption(prebootBackendOption())
+    .addOption(backendAlias())
     .option('--kernel-source <dir|tarball>', 'kernel-source backend: a Linux source tree, e.g. /usr/src/linux-source-6.1.tar.xz')
     .option('--buildroot-dir <dir>', 'buildroot backend: a Buildroot source tree')
+    .addOption(jobsOption())
+    .addHelpText('after', BACKENDS_HELP)
     .action(async (opts) => {
-      const out = await buildIsoCommand(opts, ctx());
+      const out = await buildIsoCommand({ ...opts, prebootBackend: opts.prebootBackend ?? opts.backend }, ctx());
       io.stdout(out + '\n');
     });
 
@@ -132,14 +135,15 @@ export function buildProgram(io: Io, signal?: AbortSignal): Command {
     .description('build the preboot kernel and initramfs alone (DIR/vmlinuz, DIR/preboot.img)')
     .addOption(configOption())
     .option('-o, --output <dir>', 'directory to write vmlinuz and preboot.img to', 'preboot')
-    .addOption(new Option('--backend <backend>', 'who makes the preboot (overrides preboot.backend in the config)').choices(PREBOOT_BACKENDS))
+    .addOption(prebootBackendOption())
+    .addOption(backendAlias())
     .option('--kernel-source <dir|tarball>', 'kernel-source backend: a Linux source tree, e.g. /usr/src/linux-source-6.1.tar.xz')
     .option('--buildroot-dir <dir>', 'buildroot backend: a Buildroot source tree')
-    .option('--jobs <n>', 'parallel build jobs (kernel-source, buildroot; default: all cores)', positiveInt)
+    .addOption(jobsOption())
     .option('--cache-dir <dir>', 'where builds and downloaded packages are kept (default: $XDG_CACHE_HOME/inetboot or ~/.cache/inetboot)')
-    .addHelpText('after', '\nBackends: debian (default: Debian\'s kernel package), kernel-source (a tiny kernel built from a\nLinux source tree, cached), buildroot (kernel and root filesystem from Buildroot with buildroot-overlay/).')
+    .addHelpText('after', BACKENDS_HELP)
     .action(async (opts) => {
-      const r = await buildPrebootCommand(opts, ctx());
+      const r = await buildPrebootCommand({ ...opts, backend: opts.prebootBackend ?? opts.backend }, ctx());
       io.stdout(`${r.kernel}\n${r.initramfs}\n`);
     });
 
@@ -171,6 +175,25 @@ export function buildProgram(io: Io, signal?: AbortSignal): Command {
     });
 
   return program;
+}
+
+const BACKENDS_HELP = `
+Preboot backends (--preboot-backend; --backend is the same option):
+  debian         Debian's kernel package and the host's BusyBox (the default)
+  kernel-source  a tiny kernel built from a Linux source tree (--kernel-source), cached
+  buildroot      kernel and root filesystem from Buildroot (--buildroot-dir) with buildroot-overlay/`;
+
+/** The one name of the backend option on build-iso and build-preboot; --backend is its alias. */
+function prebootBackendOption(): Option {
+  return new Option('--preboot-backend <backend>', 'who makes the preboot (overrides preboot.backend in the config)').choices(PREBOOT_BACKENDS);
+}
+
+function backendAlias(): Option {
+  return new Option('--backend <backend>').choices(PREBOOT_BACKENDS).hideHelp().conflicts('prebootBackend');
+}
+
+function jobsOption(): Option {
+  return new Option('--jobs <n>', 'parallel build jobs (kernel-source, buildroot; default: all cores)').argParser(positiveInt);
 }
 
 function positiveInt(value: string): number {

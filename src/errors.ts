@@ -22,6 +22,16 @@ export abstract class InetbootError extends Error {
   }
 }
 
+/** What the user fixes by changing the command line or the config. Exit 2. */
+abstract class BadInputError extends InetbootError {
+  readonly exitCode = EXIT_USAGE;
+}
+
+/** What went wrong in the world: a tool, a download, a boot. Exit 1. */
+abstract class FailureError extends InetbootError {
+  readonly exitCode = EXIT_FAILURE;
+}
+
 /** One problem in a config file, with where it is and what to write instead. */
 export interface ConfigProblem {
   file: string;
@@ -37,8 +47,7 @@ export function formatProblem(p: ConfigProblem): string {
 }
 
 /** The config file is missing, unreadable, not YAML, or breaks a rule. Exit 2. */
-export class ConfigError extends InetbootError {
-  readonly exitCode = EXIT_USAGE;
+export class ConfigError extends BadInputError {
   readonly problems: ConfigProblem[];
   constructor(problems: ConfigProblem[], options?: { hint?: string; cause?: unknown }) {
     super(problems.map(formatProblem).join('\n'), options);
@@ -47,18 +56,13 @@ export class ConfigError extends InetbootError {
 }
 
 /** Bad command-line usage that commander itself cannot catch. Exit 2. */
-export class UsageError extends InetbootError {
-  readonly exitCode = EXIT_USAGE;
-}
+export class UsageError extends BadInputError {}
 
 /** A value cannot be written safely into GRUB script, shell or a kernel command line. Exit 2. */
-export class QuoteError extends InetbootError {
-  readonly exitCode = EXIT_USAGE;
-}
+export class QuoteError extends BadInputError {}
 
 /** An external program is not installed. Exit 1. */
-export class MissingToolError extends InetbootError {
-  readonly exitCode = EXIT_FAILURE;
+export class MissingToolError extends FailureError {
   readonly tools: { name: string; pkg: string; reason: string }[];
   constructor(tools: { name: string; pkg: string; reason: string }[]) {
     const lines = tools.map((t) => `  ${t.name} (Debian package ${t.pkg}): ${t.reason}`);
@@ -69,19 +73,10 @@ export class MissingToolError extends InetbootError {
 }
 
 /** An external program ran and failed. Exit 1. */
-export class ToolFailedError extends InetbootError {
-  readonly exitCode = EXIT_FAILURE;
-}
-
-/** A download failed or did not verify. Exit 1. */
-export class DownloadError extends InetbootError {
-  readonly exitCode = EXIT_FAILURE;
-}
+export class ToolFailedError extends FailureError {}
 
 /** A smoke boot did not reach its marker. Exit 1. */
-export class BootFailedError extends InetbootError {
-  readonly exitCode = EXIT_FAILURE;
-}
+export class BootFailedError extends FailureError {}
 
 /**
  * The CLI was asked to stop (Ctrl-C, SIGTERM) and every temporary file of the work under way
@@ -107,6 +102,4 @@ export function abortReason(signal: AbortSignal): Error {
 }
 
 /** Anything else that fails for a reason the user can act on. Exit 1. */
-export class OperationError extends InetbootError {
-  readonly exitCode = EXIT_FAILURE;
-}
+export class OperationError extends FailureError {}

@@ -15,6 +15,7 @@ export interface BuildIsoOptions {
   prebootBackend?: PrebootBackend;
   kernelSource?: string;
   buildrootDir?: string;
+  jobs?: number;
 }
 
 /** Builds the ISO; returns the path written (printed on stdout for scripts). */
@@ -27,7 +28,7 @@ export async function buildIsoCommand(opts: BuildIsoOptions, ctx: CommandContext
     config,
     output: resolve(opts.output),
     cacheDir: resolve(opts.cacheDir ?? defaultCacheDir()),
-    preboot: prebootSettings(config, opts.config, { backend: opts.prebootBackend, kernelSource: opts.kernelSource, buildrootDir: opts.buildrootDir }),
+    preboot: prebootSettings(config, opts.config, { backend: opts.prebootBackend, kernelSource: opts.kernelSource, buildrootDir: opts.buildrootDir, jobs: opts.jobs }),
     keepWorkdir: opts.keepWorkdir,
     logger: ctx.log,
     signal: ctx.signal,

@@ -7,9 +7,9 @@
 import { statSync } from 'node:fs';
 import { BootFailedError, UsageError } from '../errors.js';
 import { relevantOutput } from '../exec/run.js';
-import { checkTools, type ToolNeed } from '../exec/tools.js';
+import { checkTools } from '../exec/tools.js';
 import { checkOutputFile } from '../files/output.js';
-import { bootAndWatch, OVMF_CODE, OVMF_VARS, QEMU, type BootResult } from '../qemu/boot.js';
+import { bootAndWatch, qemuNeeds, type BootResult } from '../qemu/boot.js';
 import type { CommandContext } from './context.js';
 
 export interface SmokeOptions {
@@ -44,13 +44,9 @@ export async function smokeCommand(iso: string, opts: SmokeOptions, ctx: Command
     throw new UsageError(`--memory: expected a positive whole number of MiB, got "${opts.memory}"`);
   }
 
-  const needs: ToolNeed[] = [{ name: QEMU, reason: 'boots the ISO' }];
-  if (opts.uefi) {
-    needs.push({ name: OVMF_CODE, reason: 'UEFI firmware for --uefi' }, { name: OVMF_VARS, reason: 'UEFI variable store for --uefi' });
-  }
   const logFile = opts.log ?? `${iso}.console.log`;
   checkOutputFile(logFile, '--log', 'console.log');
-  checkTools(needs);
+  checkTools(qemuNeeds(opts.uefi));
 
   const firmware = opts.uefi ? 'UEFI' : 'BIOS';
   log.step(`booting ${iso} (${firmware}, TCG) and waiting up to ${timeoutS} s for "${opts.expect}"`);

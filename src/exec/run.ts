@@ -20,7 +20,7 @@ import type { Readable, Writable } from 'node:stream';
 import { execa } from 'execa';
 import { abortReason, MissingToolError, ToolFailedError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { findProgram, TOOL_PACKAGES } from './tools.js';
+import { findProgram, packageOf } from './tools.js';
 
 /** Quotes a word for display only (never executed). */
 export function displayWord(word: string): string {
@@ -42,8 +42,7 @@ export function relevantOutput(output: string, max = 20): string {
 }
 
 function missingTool(cmd: string, shown: string, pkg?: string): MissingToolError {
-  const name = cmd.split('/').pop() ?? cmd;
-  return new MissingToolError([{ name: cmd, pkg: pkg ?? TOOL_PACKAGES[name] ?? 'the package that provides it', reason: `needed to run: ${shown}` }]);
+  return new MissingToolError([{ name: cmd, pkg: pkg ?? packageOf(cmd) ?? 'the package that provides it', reason: `needed to run: ${shown}` }]);
 }
 
 /**
@@ -217,7 +216,7 @@ export interface SpawnLongOptions {
   logger?: Logger;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
-  /** Debian package named when the program is missing (default: looked up in TOOL_PACKAGES). */
+  /** Debian package named when the program is missing (default: the table of tools.ts). */
   pkg?: string;
   /** When it fires, the process is stopped (SIGTERM, then SIGKILL). */
   signal?: AbortSignal;

@@ -1,49 +1,57 @@
 /**
- * Every external program inetboot runs, with the Debian package that provides it.
- * Commands check the tools they need before any long work (checkTools).
+ * Every external program (and firmware file) inetboot uses, in one table: the Debian package
+ * that provides it and what inetboot uses it for. Commands check the tools they need before
+ * any long work (checkTools), and a missing one is named with its package.
  */
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { MissingToolError } from '../errors.js';
 
-export const TOOL_PACKAGES: Record<string, string> = {
-  'grub-mkrescue': 'grub-common',
-  'grub-script-check': 'grub-common',
-  xorriso: 'xorriso',
-  mformat: 'mtools',
-  busybox: 'busybox-static',
-  kexec: 'kexec-tools',
-  depmod: 'kmod',
-  ldd: 'libc-bin',
-  'dpkg-deb': 'dpkg',
-  'apt-get': 'apt',
-  'apt-cache': 'apt',
-  'qemu-system-x86_64': 'qemu-system-x86',
+interface Tool {
+  pkg: string;
+  /** What inetboot uses it for, in the words of a missing-tool message. */
+  does: string;
+}
+
+/** Programs (found on PATH and in the sbin directories) and files (absolute paths). */
+export const TOOLS: Record<string, Tool> = {
+  'grub-mkrescue': { pkg: 'grub-common', does: 'lays out the bootable ISO' },
+  'grub-script-check': { pkg: 'grub-common', does: "checks a grub.cfg with GRUB's own parser" },
+  xorriso: { pkg: 'xorriso', does: 'writes the ISO for grub-mkrescue' },
+  mformat: { pkg: 'mtools', does: 'makes FAT images (the UEFI boot image of the ISO)' },
+  mcopy: { pkg: 'mtools', does: 'copies GRUB into the right-sized UEFI boot image' },
+  mmd: { pkg: 'mtools', does: 'makes the inetboot-cache/ folder in a FAT image without mounting it' },
+  'mkfs.vfat': { pkg: 'dosfstools', does: 'makes the FAT file system of a cache disk' },
+  'mkfs.ext4': { pkg: 'e2fsprogs', does: 'makes the ext4 file system of a cache disk' },
+  busybox: { pkg: 'busybox-static', does: "the preboot's shell, wget, udhcpc and friends" },
+  kexec: { pkg: 'kexec-tools', does: 'starts the downloaded kernel from the preboot' },
+  depmod: { pkg: 'kmod', does: "computes the preboot's modules.dep" },
+  ldd: { pkg: 'libc-bin', does: 'finds the libraries of the programs copied into the preboot' },
+  openssl: { pkg: 'openssl', does: 'checks HTTPS certificates in the preboot (copied into it)' },
+  'dpkg-deb': { pkg: 'dpkg', does: 'unpacks Debian packages (kernel, BusyBox) without installing them' },
+  'apt-get': { pkg: 'apt', does: 'downloads Debian packages (kernel, BusyBox) without installing them' },
+  'apt-cache': { pkg: 'apt', does: 'finds the version of those packages' },
+  'qemu-system-x86_64': { pkg: 'qemu-system-x86', does: 'boots the ISO' },
+  flock: { pkg: 'util-linux', does: 'locks the config while it is edited' },
   // The kernel-source and buildroot preboot backends.
-  make: 'make',
-  gcc: 'gcc',
-  flex: 'flex',
-  bison: 'bison',
-  bc: 'bc',
-  tar: 'tar',
-  xz: 'xz-utils',
-  nice: 'coreutils',
-  mcopy: 'mtools',
-  'mkfs.vfat': 'dosfstools',
-  mmd: 'mtools',
-  'mkfs.ext4': 'e2fsprogs',
-  openssl: 'openssl',
-  // The advisory lock around config edits (util-linux is Essential on Debian).
-  flock: 'util-linux',
+  make: { pkg: 'make', does: 'builds the preboot kernel, or runs Buildroot' },
+  gcc: { pkg: 'gcc', does: "compiles the preboot kernel, or Buildroot's host tools and toolchain" },
+  flex: { pkg: 'flex', does: "the kernel's Kconfig parser" },
+  bison: { pkg: 'bison', does: "the kernel's Kconfig parser" },
+  bc: { pkg: 'bc', does: 'the kernel build computes constants with bc' },
+  tar: { pkg: 'tar', does: 'unpacks the kernel source tarball' },
+  xz: { pkg: 'xz-utils', does: 'compresses the kernel and the initramfs of the tiny preboot' },
+  nice: { pkg: 'coreutils', does: 'keeps long builds at a low priority' },
+  '/usr/lib/grub/i386-pc/modinfo.sh': { pkg: 'grub-pc-bin', does: 'GRUB for BIOS machines' },
+  '/usr/lib/grub/x86_64-efi/modinfo.sh': { pkg: 'grub-efi-amd64-bin', does: 'GRUB for UEFI machines' },
+  '/usr/share/OVMF/OVMF_CODE_4M.fd': { pkg: 'ovmf', does: 'UEFI firmware for --uefi' },
+  '/usr/share/OVMF/OVMF_VARS_4M.fd': { pkg: 'ovmf', does: 'UEFI variable store for --uefi' },
 };
 
-/** Files (not programs on PATH) that a command needs, with their package. */
-export const FILE_PACKAGES: Record<string, string> = {
-  '/usr/lib/grub/i386-pc/modinfo.sh': 'grub-pc-bin',
-  '/usr/lib/grub/x86_64-efi/modinfo.sh': 'grub-efi-amd64-bin',
-  '/usr/share/OVMF/OVMF_CODE_4M.fd': 'ovmf',
-  '/usr/share/OVMF/OVMF_VARS_4M.fd': 'ovmf',
-};
+/** The Debian package of a program or file, for messages. */
+export function packageOf(name: string): string | undefined {
+  return TOOLS[name]?.pkg ?? TOOLS[name.split('/').pop() ?? name]?.pkg;
+}
 
 const SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
 
@@ -72,20 +80,23 @@ function exists(path: string): boolean {
 }
 
 export interface ToolNeed {
-  /** A program name from TOOL_PACKAGES, or an absolute file path from FILE_PACKAGES. */
+  /** A program name, or an absolute file path, of TOOLS. */
   name: string;
   reason: string;
 }
 
+/** The needs of a step, by name, with the reasons of the table. */
+export function needs(...names: string[]): ToolNeed[] {
+  return names.map((name) => {
+    const t = TOOLS[name];
+    if (!t) throw new Error(`internal: ${name} is not in the table of tools (src/exec/tools.ts)`);
+    return { name, reason: t.does };
+  });
+}
+
 /** Throws one MissingToolError that lists every missing tool and the packages to install. */
-export function checkTools(needs: ToolNeed[]): void {
-  const missing = needs.filter((n) => (n.name.startsWith('/') ? !exists(n.name) : !findProgram(n.name)));
+export function checkTools(list: ToolNeed[]): void {
+  const missing = list.filter((n) => (n.name.startsWith('/') ? !exists(n.name) : !findProgram(n.name)));
   if (missing.length === 0) return;
-  throw new MissingToolError(
-    missing.map((n) => ({
-      name: n.name,
-      pkg: (n.name.startsWith('/') ? FILE_PACKAGES[n.name] : TOOL_PACKAGES[n.name]) ?? 'unknown',
-      reason: n.reason,
-    })),
-  );
+  throw new MissingToolError(missing.map((n) => ({ name: n.name, pkg: packageOf(n.name) ?? 'unknown', reason: n.reason })));
 }

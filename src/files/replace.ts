@@ -42,14 +42,9 @@ export interface ReplaceOptions {
   fs?: Partial<ReplaceFs>;
 }
 
-/** The temporary name beside `target` (exported for tests that look for debris). */
-export function tempNameFor(target: string): string {
+/** The temporary name beside `target`: .NAME.HEX.tmp. */
+function tempNameFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
-}
-
-/** True for a temporary name tempNameFor() makes for `target`. */
-export function isTempNameOf(name: string, target: string): boolean {
-  return name.startsWith(`.${basename(target)}.`) && /\.[0-9a-f]{12}\.tmp$/.test(name);
 }
 
 const COPY_CHUNK = 1 << 20;

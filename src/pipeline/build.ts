@@ -16,7 +16,7 @@ import { trackTemp, untrackTemp } from '../files/temp.js';
 import type { Logger } from '../log.js';
 import { ISO_PATHS, ISO_TOOLS, makeIso } from './iso.js';
 import { renderMenu } from './menu.js';
-import { BACKEND_TOOLS, checkPrebootSettings, preparePreboot, type Preboot, type PrebootSettings } from './preboot/backend.js';
+import { BACKENDS, checkPrebootSettings, preparePreboot, type Preboot, type PrebootSettings } from './preboot/backend.js';
 
 export { DEBIAN_BACKEND_TOOLS, DEFAULT_KERNEL_PACKAGE } from './preboot/backend.js';
 export type { Preboot, PrebootSettings } from './preboot/backend.js';
@@ -44,8 +44,8 @@ export async function buildIso(opts: BuildOptions): Promise<BuildResult> {
   const { config, logger } = opts;
   const settings = opts.preboot ?? { backend: 'debian' };
   if (config.entries.length === 0) throw new UsageError('the config has no entries: add one with "inetboot add-entry"');
-  checkPrebootSettings(settings);
-  checkTools([...ISO_TOOLS, ...BACKEND_TOOLS[settings.backend]]);
+  checkPrebootSettings(settings, config);
+  checkTools([...ISO_TOOLS, ...BACKENDS[settings.backend].tools]);
 
   const workDir = makeWorkDir('inetboot-build-');
   try {
@@ -124,8 +124,8 @@ export interface PrebootFilesResult {
  */
 export async function buildPrebootFiles(opts: { config: Config; outDir: string; cacheDir: string; preboot: PrebootSettings; logger: Logger; signal?: AbortSignal }): Promise<PrebootFilesResult> {
   const { logger, signal } = opts;
-  checkPrebootSettings(opts.preboot);
-  checkTools(BACKEND_TOOLS[opts.preboot.backend]);
+  checkPrebootSettings(opts.preboot, opts.config);
+  checkTools(BACKENDS[opts.preboot.backend].tools);
   const workDir = makeWorkDir('inetboot-preboot-');
   try {
     logger.step(`preparing the preboot (${opts.preboot.backend} backend)`);

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { run } from '../exec/run.js';
-import { checkTools } from '../exec/tools.js';
+import { checkTools, needs } from '../exec/tools.js';
 import { checkOutputFile, resolveTarget } from '../files/output.js';
 import { replaceFile } from '../files/replace.js';
 import type { Logger } from '../log.js';
@@ -55,7 +55,7 @@ export async function makeCacheDisk(opts: CacheDiskOptions): Promise<{ path: str
   const { path, bytes, fs, logger, signal } = opts;
   checkOutputFile(path, 'the image', 'cache.img');
   if (existsSync(resolveTarget(path)) && !opts.force) throw new UsageError(`${path} exists: remove it, or pass --force to replace it`);
-  checkTools(fs === 'vfat' ? [{ name: 'mkfs.vfat', reason: 'makes the FAT file system' }, { name: 'mmd', reason: `makes the ${CACHE_FOLDER}/ folder without mounting` }] : [{ name: 'mkfs.ext4', reason: 'makes the ext4 file system' }]);
+  checkTools(fs === 'vfat' ? needs('mkfs.vfat', 'mmd') : needs('mkfs.ext4'));
   mkdirSync(dirname(path), { recursive: true });
   await replaceFile(
     path,

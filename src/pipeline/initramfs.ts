@@ -34,6 +34,20 @@ export function addTree(manifest: Manifest, hostDir: string, prefix = ''): void 
   walk(hostDir);
 }
 
+/** The list of libraries /init sources, in the overlay (read by /init and by post-build.sh too). */
+export const INIT_LIBS = 'lib/inetboot/libs';
+
+/** Every library /init sources must be in the image: a missing one is a bug of the build. */
+export function checkInitLibraries(manifest: Manifest): void {
+  const list = manifest.get(INIT_LIBS);
+  if (list?.type !== 'file') throw new Error(`internal: the preboot image has no ${INIT_LIBS}`);
+  const missing = list.data
+    .toString('utf8')
+    .split('\n')
+    .filter((name) => name !== '' && !manifest.has(`lib/inetboot/${name}.sh`));
+  if (missing.length > 0) throw new Error(`internal: /init sources ${missing.map((n) => `lib/inetboot/${n}.sh`).join(', ')}, which the preboot image lacks`);
+}
+
 /** The skeleton every preboot needs before the init runs: /dev/console for the kernel to open. */
 export function addSkeleton(manifest: Manifest): void {
   for (const d of ['proc', 'sys', 'dev', 'run', 'tmp', 'etc', 'root', 'var']) manifest.addDir(d);
@@ -64,6 +78,7 @@ export async function buildPrebootInitramfs(opts: InitramfsOptions): Promise<Ini
   const m = new Manifest();
   addSkeleton(m);
   addTree(m, PREBOOT_OVERLAY);
+  checkInitLibraries(m);
   const ctx = { logger: opts.logger, signal: opts.signal };
   await addBusybox(m, ctx, opts.busybox);
   await addKexec(m, ctx);

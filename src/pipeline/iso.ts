@@ -5,18 +5,11 @@
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../exec/run.js';
-import type { ToolNeed } from '../exec/tools.js';
+import { needs } from '../exec/tools.js';
 import { replaceFile } from '../files/replace.js';
 import type { Logger } from '../log.js';
 
-export const ISO_TOOLS: ToolNeed[] = [
-  { name: 'grub-mkrescue', reason: 'lays out the bootable ISO' },
-  { name: 'xorriso', reason: 'writes the ISO for grub-mkrescue' },
-  { name: 'mformat', reason: 'grub-mkrescue builds the UEFI boot image with mtools' },
-  { name: 'mcopy', reason: 'copies GRUB into the right-sized UEFI boot image' },
-  { name: '/usr/lib/grub/i386-pc/modinfo.sh', reason: 'GRUB for BIOS machines' },
-  { name: '/usr/lib/grub/x86_64-efi/modinfo.sh', reason: 'GRUB for UEFI machines' },
-];
+export const ISO_TOOLS = needs('grub-mkrescue', 'xorriso', 'mformat', 'mcopy', '/usr/lib/grub/i386-pc/modinfo.sh', '/usr/lib/grub/x86_64-efi/modinfo.sh');
 
 /** Paths inside the ISO; GRUB's menu refers to them. */
 export const ISO_PATHS = {
@@ -29,7 +22,8 @@ export const VOLUME_ID = 'INETBOOT';
 
 /**
  * The GRUB modules copied onto the ISO (grub-mkrescue adds their dependencies from
- * moddep.lst). Untrimmed, the modules of both platforms add about 15 MB (FIELD-NOTES).
+ * moddep.lst). Untrimmed, the modules of both platforms add about 15 MB: a grub-mkrescue ISO of
+ * 25 MB fell to 9.3 MB with this list, --compress=xz and no fonts, locales or themes.
  * - normal, echo, test, linux, serial: what grub.cfg uses (linux brings initrd along).
  * - part_*: grub-mkrescue's early config loads every partition module it knows; a missing one
  *   stops GRUB at start with "file .../part_acorn.mod not found".

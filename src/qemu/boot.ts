@@ -35,13 +35,18 @@ import { dirname, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { abortReason, OperationError } from '../errors.js';
 import { spawnLong, type LongProcess } from '../exec/run.js';
-import { checkTools } from '../exec/tools.js';
+import { checkTools, needs, type ToolNeed } from '../exec/tools.js';
 import type { Logger } from '../log.js';
 
 export const QEMU = 'qemu-system-x86_64';
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
 export const DEFAULT_MEMORY_MIB = 1024;
+
+/** What a boot needs: QEMU, and OVMF for UEFI. */
+export function qemuNeeds(uefi?: boolean): ToolNeed[] {
+  return uefi ? needs(QEMU, OVMF_CODE, OVMF_VARS) : needs(QEMU);
+}
 
 export interface BootOptions {
   /** The ISO to boot from (as a CD). Either this or `direct`. */
@@ -272,15 +277,7 @@ const STDERR_KEEP = 64 * 1024;
  */
 export async function bootAndWatch(opts: BootOptions): Promise<BootResult> {
   if (opts.expect === '') throw new OperationError('bootAndWatch: the expect text is empty');
-  checkTools([
-    { name: QEMU, reason: 'boots the ISO' },
-    ...(opts.uefi
-      ? [
-          { name: OVMF_CODE, reason: 'UEFI firmware for --uefi' },
-          { name: OVMF_VARS, reason: 'UEFI variable store template for --uefi' },
-        ]
-      : []),
-  ]);
+  checkTools(qemuNeeds(opts.uefi));
 
   let tempDir: string | undefined;
   let uefiVars: string | undefined;

@@ -8,9 +8,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
-import { startNginx, type NginxServer } from '../helpers/nginx.js';
+import type { NginxServer } from '../helpers/nginx.js';
 import { outputDir } from '../helpers/paths.js';
-import { TARGET_MARKER, targetLine, writeTargetFiles, type TargetFiles } from '../helpers/target.js';
+import { TARGET_MARKER, targetLine, type TargetFiles } from '../helpers/target.js';
+import { serveTarget } from '../helpers/preboot.js';
 import { scaled } from '../helpers/timeouts.js';
 
 const BOOT_TIMEOUT_S = scaled(240);
@@ -29,8 +30,7 @@ async function smoke(isoPath: string, name: string, ...extra: string[]): Promise
 }
 
 beforeAll(async () => {
-  target = await writeTargetFiles(join(dir, 'www'));
-  nginx = await startNginx({ root: target.dir, name: 'boot-nginx' });
+  ({ target, nginx } = await serveTarget('boot'));
   const url = (p: string) => `${nginx.baseUrlForGuest}/${p}`;
 
   // The config form of the README (section "Config"), then add-entry for a pinned entry.
@@ -71,7 +71,7 @@ entries:
   badIso = join(dir, 'bad-hash.iso');
   const builtBad = await cli('build-iso', '-c', badCfg, '-o', badIso);
   expect(builtBad.code, builtBad.stderr).toBe(0);
-}, 900_000);
+}, scaled(900_000));
 
 afterAll(async () => {
   await nginx?.stop();

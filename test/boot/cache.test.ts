@@ -12,10 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec/run.js';
 import { silentLogger } from '../../src/log.js';
 import { makeCacheDisk } from '../../src/pipeline/cache-disk.js';
-import { buildPreboot, bootScenario, type BuiltPreboot } from '../helpers/preboot.js';
-import { startNginx, type NginxServer } from '../helpers/nginx.js';
+import { buildPreboot, bootScenario, type BuiltPreboot, serveTarget } from '../helpers/preboot.js';
+import type { NginxServer } from '../helpers/nginx.js';
 import { outputDir } from '../helpers/paths.js';
-import { TARGET_MARKER, targetLine, writeTargetFiles, type TargetFiles } from '../helpers/target.js';
+import { TARGET_MARKER, targetLine, type TargetFiles } from '../helpers/target.js';
 import { scaled } from '../helpers/timeouts.js';
 
 const DIR = 'cache';
@@ -32,8 +32,7 @@ const vfatFile = async (image: string, sha: string) => (await run('mcopy', ['-n'
 const requests = () => readFileSync(nginx.accessLog, 'utf8').split('\n').filter((l) => / "GET \//.test(l));
 
 beforeAll(async () => {
-  target = await writeTargetFiles(join(outputDir(DIR), 'www'));
-  nginx = await startNginx({ root: target.dir, name: `${DIR}-nginx` });
+  ({ target, nginx } = await serveTarget(DIR));
   const url = (p: string) => `${nginx.baseUrlForGuest}/${p}`;
   preboot = await buildPreboot(DIR, {
     entries: [
@@ -49,7 +48,7 @@ beforeAll(async () => {
   vfatDisk = join(outputDir(DIR), 'cache-vfat.img');
   rmSync(vfatDisk, { force: true });
   await makeCacheDisk({ path: vfatDisk, bytes: 64 * MIB, fs: 'vfat', logger: silentLogger() });
-}, 600_000);
+}, scaled(600_000));
 
 afterAll(async () => {
   await nginx?.stop();

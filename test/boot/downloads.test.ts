@@ -16,10 +16,9 @@ import { statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { startFaultServer, type FaultMode, type FaultServer } from '../helpers/fault-server.js';
-import { startNginx, type NginxServer } from '../helpers/nginx.js';
-import { outputDir } from '../helpers/paths.js';
-import { bootScenario, buildPreboot, type BuiltPreboot, type ScenarioResult } from '../helpers/preboot.js';
-import { TARGET_MARKER, targetLine, writeTargetFiles, type TargetFiles } from '../helpers/target.js';
+import type { NginxServer } from '../helpers/nginx.js';
+import { bootScenario, buildPreboot, type BuiltPreboot, type ScenarioResult, serveTarget } from '../helpers/preboot.js';
+import { TARGET_MARKER, targetLine, type TargetFiles } from '../helpers/target.js';
 import { scaled } from '../helpers/timeouts.js';
 import { freePort } from '../helpers/ports.js';
 
@@ -42,9 +41,8 @@ function entry(id: string, kernel: NonNullable<ConfigInput['entries']>[number]['
 }
 
 beforeAll(async () => {
-  target = await writeTargetFiles(join(outputDir(DIR), 'www'));
+  ({ target, nginx } = await serveTarget(DIR));
   kernelSize = statSync(join(target.dir, 'vmlinuz')).size;
-  nginx = await startNginx({ root: target.dir, name: `${DIR}-nginx` });
   faults = await startFaultServer({ root: target.dir });
   deadPort = await freePort();
   const sha256 = target.kernelSha256;
@@ -63,7 +61,7 @@ beforeAll(async () => {
       entry('unpinned-nocl', { url: fault('truncate-nocl', CUT) }),
     ],
   });
-}, 600_000);
+}, scaled(600_000));
 
 afterAll(async () => {
   await nginx?.stop();

@@ -5,15 +5,15 @@
  * tls_verify: false boots the self-signed server after a loud warning. Console logs under
  * test-output/https/.
  */
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/exec/run.js';
 import { buildPreboot, bootScenario, type BuiltPreboot } from '../helpers/preboot.js';
 import { startNginx, type NginxServer } from '../helpers/nginx.js';
 import { outputDir } from '../helpers/paths.js';
 import { TARGET_MARKER, targetLine, writeTargetFiles } from '../helpers/target.js';
 import { scaled } from '../helpers/timeouts.js';
+import { makeTestCa, type TestCa } from '../helpers/tls.js';
 
 const DIR = 'https';
 const servers: NginxServer[] = [];
@@ -21,29 +21,11 @@ let good: NginxServer;
 let wrongName: NginxServer;
 let selfSigned: NginxServer;
 let preboot: BuiltPreboot;
-let pki: string;
-
-/** Key + certificate for the subjectAltName, signed by the test CA (or by itself). */
-async function makeCert(name: string, san: string, signer: 'ca' | 'self'): Promise<{ cert: string; key: string }> {
-  const key = join(pki, `${name}.key`);
-  const cert = join(pki, `${name}.pem`);
-  if (signer === 'self') {
-    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', `/CN=${name}`, '-addext', `subjectAltName=${san}`]);
-    return { cert, key };
-  }
-  const csr = join(pki, `${name}.csr`);
-  const ext = join(pki, `${name}.ext`);
-  writeFileSync(ext, `subjectAltName=${san}\n`);
-  await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${name}`]);
-  await run('openssl', ['x509', '-req', '-in', csr, '-CA', join(pki, 'ca.pem'), '-CAkey', join(pki, 'ca.key'), '-CAcreateserial', '-out', cert, '-days', '30', '-extfile', ext]);
-  return { cert, key };
-}
+let ca: TestCa;
 
 beforeAll(async () => {
-  pki = join(outputDir(DIR), 'pki');
-  rmSync(pki, { recursive: true, force: true });
-  mkdirSync(pki, { recursive: true });
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(pki, 'ca.key'), '-out', join(pki, 'ca.pem'), '-days', '30', '-subj', '/CN=inetboot test CA']);
+  ca = await makeTestCa(join(outputDir(DIR), 'pki'));
+  const makeCert = ca.cert;
   const target = await writeTargetFiles(join(outputDir(DIR), 'www'));
   // A second name for the same files: the opt-out entry must not share URLs with a checked one.
   for (const f of ['vmlinuz', 'target.img']) {
@@ -65,7 +47,7 @@ beforeAll(async () => {
     ...extra,
   });
   preboot = await buildPreboot(DIR, {
-    tls: { ca_bundle: join(pki, 'ca.pem') },
+    tls: { ca_bundle: ca.caFile },
     entries: [
       entry('good', good.baseUrlForGuest),
       entry('wrong-name', wrongName.baseUrlForGuest),
@@ -73,7 +55,7 @@ beforeAll(async () => {
       entry('optout', selfSigned.baseUrlForGuest, 'optout-', { tls_verify: false }),
     ],
   });
-}, 600_000);
+}, scaled(600_000));
 
 afterAll(async () => {
   for (const s of servers) await s.stop();

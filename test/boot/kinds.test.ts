@@ -14,10 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCacheDir } from '../../src/paths.js';
 import { fetchDebianPackage } from '../../src/pipeline/preboot/kernel-package.js';
 import { shQuote } from '../../src/quote.js';
-import { startNginx, type NginxServer } from '../helpers/nginx.js';
-import { outputDir } from '../helpers/paths.js';
-import { bootScenario, buildPreboot, type BuiltPreboot } from '../helpers/preboot.js';
-import { TARGET_MARKER, sha256, targetLine, writeTargetFiles, type TargetFiles } from '../helpers/target.js';
+import type { NginxServer } from '../helpers/nginx.js';
+import { bootScenario, buildPreboot, type BuiltPreboot, serveTarget } from '../helpers/preboot.js';
+import { TARGET_MARKER, sha256, targetLine, type TargetFiles } from '../helpers/target.js';
 import { scaled } from '../helpers/timeouts.js';
 
 const DIR = 'kinds';
@@ -46,11 +45,10 @@ function writeScript(name: string, body: string): string {
 }
 
 beforeAll(async () => {
-  target = await writeTargetFiles(join(outputDir(DIR), 'www'));
+  ({ target, nginx } = await serveTarget(DIR));
   const xenRoot = await fetchDebianPackage(XEN_PACKAGE, defaultCacheDir());
   copyFileSync(join(xenRoot, 'boot', XEN_FILE), join(target.dir, XEN_FILE));
   xenSha256 = sha256(readFileSync(join(target.dir, XEN_FILE)));
-  nginx = await startNginx({ root: target.dir, name: `${DIR}-nginx` });
   const k = shQuote(url('vmlinuz'));
   const i = shQuote(url('target.img'));
   // Uses every helper: ib_say, ib_fetch (verified), ib_cmdline, ib_boot_kernel; IB_APPEND is the entry's append.
@@ -88,7 +86,7 @@ ib_boot_kernel "$IB_WORK/vmlinuz" "$IB_WORK/initrd" "console=ttyS0 typed=iscript
       { id: 'shell', title: 'Preboot shell', shell: true },
     ],
   });
-}, 900_000);
+}, scaled(900_000));
 
 afterAll(async () => {
   await nginx?.stop();

@@ -7,14 +7,12 @@
  * test-output/network/.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPreboot, bootScenario, type BuiltPreboot } from '../helpers/preboot.js';
-import { startNginx, type NginxServer } from '../helpers/nginx.js';
+import { buildPreboot, bootScenario, type BuiltPreboot, serveTarget } from '../helpers/preboot.js';
+import type { NginxServer } from '../helpers/nginx.js';
 import { startDnsmasq, startTinyproxy, type Service } from '../helpers/netservers.js';
 import { freePort } from '../helpers/ports.js';
-import { outputDir } from '../helpers/paths.js';
-import { TARGET_MARKER, targetLine, writeTargetFiles } from '../helpers/target.js';
+import { TARGET_MARKER, targetLine } from '../helpers/target.js';
 import { scaled } from '../helpers/timeouts.js';
 
 const DIR = 'network';
@@ -25,8 +23,7 @@ let staticPreboot: BuiltPreboot;
 let proxyPreboot: BuiltPreboot;
 
 beforeAll(async () => {
-  const target = await writeTargetFiles(join(outputDir(DIR), 'www'));
-  nginx = await startNginx({ root: target.dir, name: `${DIR}-nginx` });
+  nginx = (await serveTarget(DIR)).nginx;
   dns = await startDnsmasq({ name: `${DIR}-dnsmasq` });
   proxy = await startTinyproxy({ name: `${DIR}-tinyproxy`, port: await freePort() });
   // By name: only the configured name server (dnsmasq behind 10.0.2.2) knows files.inetboot.test.
@@ -47,7 +44,7 @@ beforeAll(async () => {
     pass_network: true,
     entries: [{ id: 'proxied', title: 'Target through the proxy', kernel: viaProxy('vmlinuz'), initrd: viaProxy('target.img'), append: 'console=ttyS0 proxied=1' }],
   });
-}, 600_000);
+}, scaled(600_000));
 
 afterAll(async () => {
   await nginx?.stop();

@@ -2,22 +2,18 @@
  * Preboot scenarios booted directly (see test/helpers/preboot.ts), each with its console log
  * under test-output/preboot/.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPreboot, bootScenario, type BuiltPreboot } from '../helpers/preboot.js';
-import { startNginx, type NginxServer } from '../helpers/nginx.js';
-import { outputDir } from '../helpers/paths.js';
-import { TARGET_MARKER, targetLine, writeTargetFiles, type TargetFiles } from '../helpers/target.js';
+import { buildPreboot, bootScenario, type BuiltPreboot, serveTarget } from '../helpers/preboot.js';
+import type { NginxServer } from '../helpers/nginx.js';
+import { TARGET_MARKER, targetLine } from '../helpers/target.js';
 import { scaled } from '../helpers/timeouts.js';
 
 const DIR = 'preboot';
 let nginx: NginxServer;
-let target: TargetFiles;
 let preboot: BuiltPreboot;
 
 beforeAll(async () => {
-  target = await writeTargetFiles(join(outputDir(DIR), 'www'));
-  nginx = await startNginx({ root: target.dir, name: `${DIR}-nginx` });
+  ({ nginx } = await serveTarget(DIR));
   const url = (p: string) => `${nginx.baseUrlForGuest}/${p}`;
   preboot = await buildPreboot(DIR, {
     entries: [
@@ -25,7 +21,7 @@ beforeAll(async () => {
       { id: 'missing', title: 'Kernel that is not there', kernel: url('no-such-kernel'), initrd: url('target.img') },
     ],
   });
-}, 600_000);
+}, scaled(600_000));
 
 afterAll(async () => {
   await nginx?.stop();

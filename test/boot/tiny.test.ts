@@ -3,7 +3,8 @@
  * from Debian's linux-source-6.1 with every driver built in, an xz initramfs without modules)
  * -> the size targets -> boot on BIOS and UEFI -> GRUB -> preboot -> kexec -> the target,
  * which must see ACPI (both) and the EFI runtime (UEFI): a preboot kernel without CONFIG_EFI
- * leaves a target on UEFI without ACPI (FIELD-NOTES).
+ * leaves a target on UEFI without ACPI (measured: its `poweroff` ended in "System halted" and
+ * QEMU never exited).
  *
  * The kernel is cached in the usual cache (~/.cache/inetboot/kernel-source/) outside the clone;
  * on a clean machine the first build-iso builds it (about 5 minutes on 2 cores, more while
@@ -15,9 +16,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
 import { isoBootReport, isoExtract } from '../helpers/iso.js';
-import { startNginx, type NginxServer } from '../helpers/nginx.js';
+import type { NginxServer } from '../helpers/nginx.js';
 import { outputDir } from '../helpers/paths.js';
-import { TARGET_MARKER, targetLine, writeTargetFiles, type TargetFiles } from '../helpers/target.js';
+import { TARGET_MARKER, targetLine, type TargetFiles } from '../helpers/target.js';
+import { serveTarget } from '../helpers/preboot.js';
 import { scaled } from '../helpers/timeouts.js';
 import { ISO_PATHS } from '../../src/pipeline/iso.js';
 import { DEBIAN_KERNEL_SOURCE } from '../../src/pipeline/preboot/kernel-source.js';
@@ -38,8 +40,7 @@ let iso: string;
 let firstBuild: { code: number; stderr: string };
 
 beforeAll(async () => {
-  target = await writeTargetFiles(join(dir, 'www'));
-  nginx = await startNginx({ root: target.dir, name: 'tiny-nginx' });
+  ({ target, nginx } = await serveTarget('tiny'));
   const url = (p: string) => `${nginx.baseUrlForGuest}/${p}`;
   cfg = join(dir, 'inetboot.yaml');
   writeFileSync(

@@ -15,7 +15,9 @@ import { buildPrebootInitramfs } from '../../src/pipeline/initramfs.js';
 import { prebootCmdline } from '../../src/pipeline/menu.js';
 import { prepareKernelPackage } from '../../src/pipeline/preboot/kernel-package.js';
 import { bootAndWatch, type BootResult, type ConsoleInput } from '../../src/qemu/boot.js';
+import { startNginx, type NginxServer } from './nginx.js';
 import { outputDir } from './paths.js';
+import { writeTargetFiles, type TargetFiles } from './target.js';
 import { scaled } from './timeouts.js';
 
 export interface BuiltPreboot {
@@ -72,4 +74,15 @@ export async function bootScenario(opts: {
     input: opts.input,
   });
   return { ...r, log: readFileSync(logFile, 'utf8') };
+}
+
+/**
+ * How every boot test starts: the target (Debian's kernel and the marker initrd) written to
+ * test-output/DIR/www and served by nginx on 127.0.0.1 (the guest's 10.0.2.2), plus, for a test
+ * that wants them, more nginx servers of the same files (with TLS, say).
+ */
+export async function serveTarget(dir: string, opts: { tls?: { cert: string; key: string } } = {}): Promise<{ target: TargetFiles; nginx: NginxServer }> {
+  const target = await writeTargetFiles(join(outputDir(dir), 'www'));
+  const nginx = await startNginx({ root: target.dir, name: `${dir}-nginx`, tls: opts.tls });
+  return { target, nginx };
 }

@@ -12,6 +12,7 @@ import { lockPathFor, withFileLock } from '../../src/files/lock.js';
 import { silentLogger } from '../../src/log.js';
 import { bin } from '../helpers/cli.js';
 import { outputDir } from '../helpers/paths.js';
+import { scaled } from '../helpers/timeouts.js';
 
 const N = 24;
 const OUT = outputDir('hostile-concurrency');
@@ -44,7 +45,7 @@ describe(`${N} parallel edits of one config lose nothing`, () => {
     const config = entriesOf(file);
     expect(config.entries.map((e) => e.id).sort()).toEqual(['base', ...ids].sort());
     noDebris();
-  }, 120_000);
+  }, scaled(120_000));
 
   it('remove-entry', async () => {
     const file = fresh('remove', ids);
@@ -52,7 +53,7 @@ describe(`${N} parallel edits of one config lose nothing`, () => {
     expect(rs.map((r) => r.code)).toEqual(ids.map(() => 0));
     expect(entriesOf(file).entries.map((e) => e.id)).toEqual(['base']);
     noDebris();
-  }, 120_000);
+  }, scaled(120_000));
 
   it('set-default, and add-entry --default among them', async () => {
     const file = fresh('default', ids);
@@ -66,7 +67,7 @@ describe(`${N} parallel edits of one config lose nothing`, () => {
     expect(config.entries.map((e) => e.id).sort()).toEqual(['base', ...ids, ...extra].sort());
     expect([...ids, ...extra]).toContain(config.default);
     noDebris();
-  }, 120_000);
+  }, scaled(120_000));
 
   it('a mix of all three on one file', async () => {
     const file = fresh('mixed', ids.slice(0, 12));
@@ -80,7 +81,7 @@ describe(`${N} parallel edits of one config lose nothing`, () => {
     expect(config.entries.map((e) => e.id).sort()).toEqual(['base', ...ids.slice(12)].sort());
     expect(config.default).toBe('base');
     noDebris();
-  }, 120_000);
+  }, scaled(120_000));
 });
 
 describe('the lock itself', () => {
@@ -99,5 +100,5 @@ describe('the lock itself', () => {
     await holder;
     expect(await withFileLock(file, async () => 'done', { waitS: 1 })).toBe('done');
     noDebris();
-  }, 30_000);
+  }, scaled(30_000));
 });

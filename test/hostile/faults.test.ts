@@ -13,6 +13,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bin, BIN, spawnBin } from '../helpers/cli.js';
 import { outputDir } from '../helpers/paths.js';
+import { scaled } from '../helpers/timeouts.js';
 
 const OUT = outputDir('hostile-faults');
 const ROOT = process.getuid?.() === 0;
@@ -60,7 +61,7 @@ describe('interrupted build-iso', () => {
     const r = await bin(['build-iso', '-c', config, '-o', iso]);
     expect(r.code, r.stderr).toBe(0);
     before = readFileSync(iso);
-  }, 300_000);
+  }, scaled(300_000));
 
   const cases = [
     { signal: 'SIGINT', times: 1, when: /\+ \S*grub-mkrescue -o/, code: 130 },
@@ -81,7 +82,7 @@ describe('interrupted build-iso', () => {
       expect(leftovers(dir, ['inetboot.yaml', 'old.iso'])).toEqual([]);
       expect(readdirSync(tmp)).toEqual([]);
       await noProcessesOf(dir);
-    }, 300_000);
+    }, scaled(300_000));
   }
 });
 
@@ -119,7 +120,7 @@ describe('interrupted add-entry on a large config', () => {
       expect(leftovers(dir, ['inetboot.yaml'])).toEqual([]);
     }
     expect(outcomes).toContain(130);
-  }, 300_000);
+  }, scaled(300_000));
 });
 
 describe.skipIf(!ROOT)('a full disk (tmpfs; needs root)', () => {
@@ -154,7 +155,7 @@ describe.skipIf(!ROOT)('a full disk (tmpfs; needs root)', () => {
     expect(readFileSync(iso).equals(before)).toBe(true);
     expect(readdirSync(disk)).toEqual(['old.iso']);
     expect(readdirSync(tmp)).toEqual([]);
-  }, 300_000);
+  }, scaled(300_000));
 
   it('add-entry on a full disk: exit 1 with the reason, the config byte for byte, no temporary file', async () => {
     const disk = await tmpfs('config', 64 * 1024);

@@ -14,7 +14,8 @@ import { cli } from '../helpers/cli.js';
 import { isoExtract } from '../helpers/iso.js';
 import { outputDir } from '../helpers/paths.js';
 import { ACCEPTED, ACCEPTED_TOP, REFUSED, type RefusedCase } from './cases.js';
-import { run } from '../../src/exec/run.js';
+import { makeTestCa } from '../helpers/tls.js';
+import { scaled } from '../helpers/timeouts.js';
 
 const OUT = outputDir('hostile');
 
@@ -31,9 +32,10 @@ describe('refused: the exact exit code and message, and nothing written', () => 
   beforeAll(async () => {
     const files = join(OUT, 'files');
     mkdirSync(files, { recursive: true });
-    // A certificate with its private key in the same file, as `openssl req -x509` can write them.
-    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(files, 'k.key'), '-out', join(files, 'k.crt'), '-days', '1', '-subj', '/CN=inetboot hostile test']);
-    writeFileSync(join(files, 'key.pem'), readFileSync(join(files, 'k.crt'), 'utf8') + readFileSync(join(files, 'k.key'), 'utf8'));
+    // A certificate with its private key in the same file.
+    const ca = await makeTestCa(join(OUT, 'ca'));
+    const { cert, key } = await ca.cert('hostile', 'IP:127.0.0.1');
+    writeFileSync(join(files, 'key.pem'), readFileSync(cert, 'utf8') + readFileSync(key, 'utf8'));
     writeFileSync(join(files, 'broken.pem'), '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n');
   });
 
@@ -69,7 +71,7 @@ describe('accepted: byte-identical in grub.cfg and in the entry data inside the 
     writeFileSync(join(dir, 'grub.cfg'), grubCfg);
     const entries = readNewc(gunzipSync(await isoExtract(iso, '/boot/inetboot/preboot.img')));
     data = new Map(entries.filter((e) => e.type === 'file').map((e) => [e.path, e.data]));
-  }, 300_000);
+  }, scaled(300_000));
 
   it('grub-script-check accepts the generated grub.cfg', async () => {
     const r = await execa('grub-script-check', [join(OUT, 'accepted', 'grub.cfg')], { reject: false });

@@ -13,6 +13,7 @@ import { PREBOOT_OVERLAY } from '../../src/paths.js';
 import { cli } from '../helpers/cli.js';
 import { isoBootReport, isoExtract, isoFileList } from '../helpers/iso.js';
 import { outputDir, REPO_ROOT } from '../helpers/paths.js';
+import { scaled } from '../helpers/timeouts.js';
 
 const HASH = 'ab'.repeat(32);
 const CONFIG = `# test config
@@ -49,7 +50,7 @@ describe('build-iso (real grub-mkrescue, xorriso, Debian packages)', () => {
     prebootImg = await isoExtract(iso, '/boot/inetboot/preboot.img');
     cpio = readNewc(gunzipSync(prebootImg));
     byPath = new Map(cpio.map((e) => [e.path, e]));
-  }, 600_000);
+  }, scaled(600_000));
 
   it('holds the GRUB config, the preboot kernel and the initramfs', () => {
     expect(files).toContain('/boot/grub/grub.cfg');
@@ -133,7 +134,7 @@ describe('build-iso (real grub-mkrescue, xorriso, Debian packages)', () => {
     const r = await cli('build-iso', '-c', cfg, '-o', iso2);
     expect(r.code).toBe(0);
     expect((await isoExtract(iso2, '/boot/inetboot/preboot.img')).equals(prebootImg)).toBe(true);
-  }, 300_000);
+  }, scaled(300_000));
 
   it('refuses an output that is a directory or a device before building anything (exit 2)', async () => {
     const blocked = join(dir, 'blocked.iso');

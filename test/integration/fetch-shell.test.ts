@@ -3,12 +3,9 @@
  * wget on this machine, against nginx and the fault server on 127.0.0.1: the same code the
  * QEMU scenarios of test/boot/downloads.test.ts run, in seconds instead of minutes.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PREBOOT_OVERLAY } from '../../src/paths.js';
 import { startFaultServer, type FaultMode, type FaultServer } from '../helpers/fault-server.js';
 import { startNginx, type NginxServer } from '../helpers/nginx.js';
 import { outputDir } from '../helpers/paths.js';
@@ -16,7 +13,8 @@ import { sha256 } from '../helpers/target.js';
 import { scaled } from '../helpers/timeouts.js';
 import { freePort } from '../helpers/ports.js';
 
-const LIB = join(PREBOOT_OVERLAY, 'lib/inetboot');
+import { fetchSources } from '../helpers/preboot-shell.js';
+
 const DIR = 'fetch-shell';
 const SIZE = 300_000;
 let nginx: NginxServer;
@@ -34,7 +32,7 @@ beforeAll(async () => {
   nginx = await startNginx({ root: www, name: `${DIR}-nginx` });
   faults = await startFaultServer({ root: www });
   closedPort = await freePort();
-}, 60_000);
+}, scaled(60_000));
 
 afterAll(async () => {
   await nginx?.stop();
@@ -44,27 +42,8 @@ afterAll(async () => {
 const good = () => nginx.url('blob');
 const fault = (mode: FaultMode, n = 0) => `http://127.0.0.1:${faults.port}/${mode}/${n}/blob`;
 
-/** Runs fetch_sources over URLS in a fresh run directory; returns its exit code, console and the file. */
-async function fetchWith(urls: string[], opts: { sha?: string; size?: number; cmdline?: string } = {}) {
-  const run = mkdtempSync(join(tmpdir(), 'inetboot-fetch-'));
-  writeFileSync(join(run, 'cmdline'), `ib.stall=2 ib.probe=2 ib.retries=0 ${opts.cmdline ?? ''}\n`);
-  writeFileSync(join(run, 'list'), urls.map((u) => `${u}\n`).join(''));
-  const script = `IB_LIB=$1 IB_RUN=$2 IB_CMDLINE_FILE=$2/cmdline IB_DOWNLOAD_TIMEOUT=60 IB_PROGRESS=1
-for f in common mirrors http cache fetch; do . "$IB_LIB/$f.sh"; done
-fetch_sources blob "$IB_RUN/list" "$3" "$4" "$IB_RUN/blob"`;
-  const r = await execa('busybox', ['sh', '-c', script, 'sh', LIB, run, opts.sha ?? '', opts.size === undefined ? '' : String(opts.size)], {
-    reject: false,
-    timeout: scaled(60_000),
-    all: true,
-  });
-  let file: Buffer | undefined;
-  try {
-    file = readFileSync(join(run, 'blob'));
-  } catch {
-    file = undefined;
-  }
-  return { code: r.exitCode, out: r.all ?? '', file };
-}
+/** fetch_sources over URLS (test/helpers/preboot-shell.ts), with this file's time limit. */
+const fetchWith = (urls: string[], opts: { sha?: string; size?: number; cmdline?: string } = {}) => fetchSources(urls, { ...opts, timeoutMs: scaled(60_000) });
 
 describe('fetch_sources (BusyBox sh + wget, nginx, fault server)', () => {
   it('one good source: verified, one summary line', async () => {

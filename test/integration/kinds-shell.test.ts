@@ -5,20 +5,17 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { PREBOOT_OVERLAY } from '../../src/paths.js';
+import { prebootSh } from '../helpers/preboot-shell.js';
 
-const LIB = join(PREBOOT_OVERLAY, 'lib/inetboot');
 const dir = mkdtempSync(join(tmpdir(), 'inetboot-kinds-'));
 
 /** Runs FUNCTION PARAM with every preboot library sourced; returns [status, output]. */
 async function call(cmdline: string, fn: string, param: string): Promise<[number, string]> {
   const file = join(dir, 'cmdline');
   writeFileSync(file, cmdline + '\n');
-  const script = 'for f in "$1"/*.sh; do . "$f"; done; IB_CMDLINE_FILE=$2; "$3" "$4"';
-  const r = await execa('busybox', ['sh', '-c', script, 'sh', LIB, file, fn, param], { reject: false });
-  return [r.exitCode ?? -1, r.stdout];
+  const r = await prebootSh('IB_CMDLINE_FILE=$1; "$2" "$3"', { args: [file, fn, param] });
+  return [r.code, r.stdout];
 }
 
 const HEX = 'AB'.repeat(32);

@@ -5,11 +5,8 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { PREBOOT_OVERLAY } from '../../src/paths.js';
-
-const LIB = join(PREBOOT_OVERLAY, 'lib/inetboot');
+import { prebootSh } from '../helpers/preboot-shell.js';
 
 /** Runs SCRIPT after sourcing common.sh and net.sh, with IB_RUN and IB_NET_DATA in a fresh directory. */
 async function sh(script: string, setup: (dir: string) => void = () => {}): Promise<string> {
@@ -18,7 +15,7 @@ async function sh(script: string, setup: (dir: string) => void = () => {}): Prom
   mkdirSync(join(dir, 'data'), { recursive: true });
   writeFileSync(join(dir, 'cmdline'), '\n');
   setup(dir);
-  const r = await execa('busybox', ['sh', '-c', `. "$1/common.sh"; . "$1/net.sh"; IB_RUN=$2/run; IB_NET_DATA=$2/data; IB_CMDLINE_FILE=$2/cmdline; ${script}`, 'sh', LIB, dir]);
+  const r = await prebootSh(`IB_RUN=$1/run; IB_NET_DATA=$1/data; IB_CMDLINE_FILE=$1/cmdline; ${script}`, { libs: ['console', 'common', 'net'], args: [dir] });
   return r.stdout;
 }
 

@@ -7,19 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { PREBOOT_OVERLAY } from '../../src/paths.js';
 import { kernelCmdline, type KernelParam } from '../../src/quote.js';
+import { prebootSh } from '../helpers/preboot-shell.js';
 
-const COMMON = join(PREBOOT_OVERLAY, 'lib/inetboot/common.sh');
 const dir = mkdtempSync(join(tmpdir(), 'inetboot-cmdline-'));
 
 /** Runs cmdline_get for each key over one command line; returns [exit code, value] per key. */
 async function getAll(cmdline: string, keys: string[]): Promise<[number, string][]> {
   const file = join(dir, 'cmdline');
   writeFileSync(file, cmdline + '\n');
-  const script = `. "$1"; shift; IB_CMDLINE_FILE=$1; shift
-for k in "$@"; do v=$(cmdline_get "$k"); rc=$?; printf '%s\\0%s\\0' "$rc" "$v"; done`;
-  const r = await execa('busybox', ['sh', '-c', script, 'sh', COMMON, file, ...keys], { stripFinalNewline: false });
+  const r = await prebootSh(`IB_CMDLINE_FILE=$1; shift
+for k in "$@"; do v=$(cmdline_get "$k"); rc=$?; printf '%s\\0%s\\0' "$rc" "$v"; done`, { libs: ['common'], args: [file, ...keys] });
   const parts = r.stdout.split('\0');
   return keys.map((_, i) => [Number(parts[2 * i]), parts[2 * i + 1] ?? '']);
 }

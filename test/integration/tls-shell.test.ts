@@ -6,45 +6,35 @@
  * /etc/inetboot/tls/ca.pem does not exist, so the test CA comes from SSL_CERT_FILE, openssl's
  * default CA file.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/exec/run.js';
 import { PREBOOT_OVERLAY } from '../../src/paths.js';
 import { startNginx, type NginxServer } from '../helpers/nginx.js';
 import { startTinyproxy, type Service } from '../helpers/netservers.js';
 import { freePort } from '../helpers/ports.js';
 import { outputDir } from '../helpers/paths.js';
+import { prebootSh } from '../helpers/preboot-shell.js';
 import { scaled } from '../helpers/timeouts.js';
+import { makeTestCa, type TestCa } from '../helpers/tls.js';
 
-const LIB = join(PREBOOT_OVERLAY, 'lib/inetboot');
 const WRAPPER_DIR = join(PREBOOT_OVERLAY, 'usr/libexec/inetboot');
 const DIR = 'tls-shell';
-let pki: string;
+let ca: TestCa;
 let good: NginxServer;
 let wrong: NginxServer;
 let proxy: Service;
 
 beforeAll(async () => {
-  pki = join(outputDir(DIR), 'pki');
-  rmSync(pki, { recursive: true, force: true });
-  mkdirSync(pki, { recursive: true });
   const www = join(outputDir(DIR), 'www');
   mkdirSync(www, { recursive: true });
   writeFileSync(join(www, 'file'), 'the file\n');
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(pki, 'ca.key'), '-out', join(pki, 'ca.pem'), '-days', '30', '-subj', '/CN=inetboot test CA']);
-  const cert = async (name: string, san: string) => {
-    writeFileSync(join(pki, `${name}.ext`), `subjectAltName=${san}\n`);
-    await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(pki, `${name}.key`), '-out', join(pki, `${name}.csr`), '-subj', `/CN=${name}`]);
-    await run('openssl', ['x509', '-req', '-in', join(pki, `${name}.csr`), '-CA', join(pki, 'ca.pem'), '-CAkey', join(pki, 'ca.key'), '-CAcreateserial', '-out', join(pki, `${name}.pem`), '-days', '30', '-extfile', join(pki, `${name}.ext`)]);
-    return { cert: join(pki, `${name}.pem`), key: join(pki, `${name}.key`) };
-  };
-  good = await startNginx({ root: www, name: `${DIR}-good`, tls: await cert('good', 'IP:127.0.0.1') });
-  wrong = await startNginx({ root: www, name: `${DIR}-wrong`, tls: await cert('wrong', 'IP:127.0.0.9') });
+  ca = await makeTestCa(join(outputDir(DIR), 'pki'));
+  good = await startNginx({ root: www, name: `${DIR}-good`, tls: await ca.cert('good', 'IP:127.0.0.1') });
+  wrong = await startNginx({ root: www, name: `${DIR}-wrong`, tls: await ca.cert('wrong', 'IP:127.0.0.9') });
   proxy = await startTinyproxy({ name: `${DIR}-tinyproxy`, port: await freePort(), connectPorts: [good.port] });
-}, 60_000);
+}, scaled(60_000));
 
 afterAll(async () => {
   await good?.stop();
@@ -56,11 +46,11 @@ afterAll(async () => {
 async function ibWget(url: string, opts: { proxy?: string } = {}) {
   const runDir = mkdtempSync(join(tmpdir(), 'inetboot-tls-'));
   if (opts.proxy) writeFileSync(join(runDir, 'proxy'), `${opts.proxy}\n`);
-  const script = `. "$1/http.sh"; IB_TLS_BIN=$4; IB_RUN=$2; ib_wget "$3" "$2/out" -q`;
-  const r = await execa('busybox', ['sh', '-c', script, 'sh', LIB, runDir, url, WRAPPER_DIR], {
-    reject: false,
-    timeout: scaled(30_000),
-    env: { SSL_CERT_FILE: join(pki, 'ca.pem') },
+  const r = await prebootSh('IB_TLS_BIN=$3; IB_RUN=$1; ib_wget "$2" "$1/out" -q', {
+    libs: ['console', 'http'],
+    args: [runDir, url, WRAPPER_DIR],
+    timeoutMs: scaled(30_000),
+    env: { SSL_CERT_FILE: ca.caFile },
   });
   let body: string | undefined;
   try {
@@ -68,7 +58,7 @@ async function ibWget(url: string, opts: { proxy?: string } = {}) {
   } catch {
     body = undefined;
   }
-  return { code: r.exitCode, stderr: r.stderr, body };
+  return { code: r.code, stderr: r.stderr, body };
 }
 
 describe('ib_wget over HTTPS (real BusyBox wget + openssl)', () => {

@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkFetchUrl } from '../../src/config/url.js';
 import { urlPathArbitrary } from '../hostile/arbitraries.js';
+import { scaled } from '../helpers/timeouts.js';
 
 interface Seen {
   target: string;
@@ -46,7 +47,7 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 async function wget(url: string): Promise<{ code: number; seen?: Seen; stderr: string }> {
-  const r = await execa('busybox', ['wget', '-q', '-O', '-', url], { reject: false, encoding: 'latin1', timeout: 10_000 });
+  const r = await execa('busybox', ['wget', '-q', '-O', '-', url], { reject: false, encoding: 'latin1', timeout: scaled(10_000) });
   return { code: r.exitCode ?? -1, seen: r.exitCode === 0 ? (JSON.parse(r.stdout) as Seen) : undefined, stderr: r.stderr };
 }
 
@@ -68,7 +69,7 @@ describe('every URL the config accepts is fetched by BusyBox wget as written', (
     );
     // The generator must mostly produce URLs worth fetching, or the property proves little.
     expect(accepted).toBeGreaterThan(150);
-  }, 120_000);
+  }, scaled(120_000));
 });
 
 describe('URLs the WHATWG parser takes but wget does not fetch as meant: refused, or written the way wget reads them', () => {

@@ -3,19 +3,14 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { main } from '../../src/cli.js';
+import { cli } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 const EXAMPLE = readFileSync(join(REPO_ROOT, 'examples', 'inetboot.yaml'), 'utf8');
 const HEX = 'f'.repeat(64);
 
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  // -q: the console logger writes to the real stderr; only errors go through io.
-  const code = await main(['node', 'inetboot', '-q', ...args], { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
-  return { code, stdout, stderr };
-}
+/** The CLI in-process, quiet (-q): only errors reach stderr. */
+const run = (...args: string[]) => cli('-q', ...args);
 
 function newConfigPath(): string {
   return join(mkdtempSync(join(tmpdir(), 'inetboot-cmd-')), 'inetboot.yaml');

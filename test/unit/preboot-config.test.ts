@@ -56,6 +56,24 @@ describe('preboot: in the config', () => {
     expect(() => checkPrebootSettings({ backend: 'buildroot' })).toThrow('the buildroot backend needs a Buildroot source tree');
     expect(() => checkPrebootSettings({ backend: 'debian' })).not.toThrow();
   });
+
+  test('a backend whose preboot cannot check https:// is refused for a config that needs it, before any work', async () => {
+    const https = parseConfig(ENTRY.replace('http://10.0.2.2:8080', 'HTTPS://10.0.2.2:8443'), 'p.yaml').config;
+    expect(() => checkPrebootSettings({ backend: 'buildroot', buildrootDir: '/nonexistent' }, https)).toThrow(
+      "the buildroot backend's preboot has no openssl, so it cannot check the certificates of https:// servers (the config downloads https://10.0.2.2:8443/linux)",
+    );
+    expect(() => checkPrebootSettings({ backend: 'kernel-source', kernelSource: '/nonexistent' }, https)).not.toThrow();
+    expect(() => checkPrebootSettings({ backend: 'buildroot', buildrootDir: '/nonexistent' }, parseConfig(ENTRY, 'p.yaml').config)).not.toThrow();
+    // Through the CLI: exit 2 with the hint, before any Buildroot work (the tree does not exist).
+    const file = join(mkdtempSync(join(tmpdir(), 'inetboot-br-')), 'c.yaml');
+    writeFileSync(file, ENTRY.replace('http://10.0.2.2:8080', 'https://10.0.2.2:8443'));
+    const r = await cli('build-iso', '-c', file, '--preboot-backend', 'buildroot', '--buildroot-dir', '/nonexistent', '-o', join(file, '..', 'x.iso'));
+    expect(r).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "inetboot: error: the buildroot backend's preboot has no openssl, so it cannot check the certificates of https:// servers (the config downloads https://10.0.2.2:8443/linux)\nhint: use the debian or kernel-source backend, or serve the files over http:// with their sha256 pinned\n",
+    });
+  });
 });
 
 describe('kernel fragment check', () => {
@@ -101,6 +119,17 @@ describe('build-preboot refuses a missing source tree before any work', () => {
     const bad = await cli('build-preboot', '-c', cfg, '--backend', 'gentoo');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("error: option '--backend <backend>' argument 'gentoo' is invalid. Allowed choices are debian, kernel-source, buildroot.");
+  });
+
+  test('--backend is the same option as --preboot-backend, on both commands; giving both is refused', async () => {
+    for (const cmd of ['build-iso', 'build-preboot']) {
+      const r = await cli(cmd, '-c', cfg, '--backend', 'kernel-source', '--preboot-backend', 'kernel-source');
+      expect(r.code, cmd).toBe(2);
+      expect(r.stderr).toContain("error: option '--backend <backend>' cannot be used with option '--preboot-backend <backend>'");
+      const alone = await cli(cmd, '-c', cfg, '--preboot-backend', 'kernel-source');
+      expect(alone.code, cmd).toBe(2);
+      expect(alone.stderr).toContain('inetboot: error: the kernel-source backend needs a Linux source tree');
+    }
   });
 
   test('--jobs must be a positive whole number', async () => {

@@ -1,14 +1,10 @@
 /**
- * Quoting: exact outputs, refusals with their messages, and a seeded fuzz that reads
- * every accepted output back with a real parser (dash, busybox sh, grub-script-check)
- * or with a reference port of the parser that has no command-line tool (the kernel's
- * next_arg(), GRUB's grub_create_loader_cmdline()).
+ * Quoting: exact outputs, refusals with their messages, and a seeded fuzz that reads every
+ * accepted output back with a reference parser (GRUB's lexer for the subset we write, the
+ * kernel's next_arg(), GRUB's grub_create_loader_cmdline()). The real parsers (dash, BusyBox
+ * sh, grub-script-check) read the same fuzz set in test/integration/quote-tools.test.ts.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { execa } from 'execa';
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { QuoteError } from '../../src/errors.js';
 import { grubLinuxArgs, grubMenuTitle, grubQuote, grubWord, kernelCmdline, kernelParam, kernelParamsOf, shQuote, type KernelParam } from '../../src/quote.js';
 
@@ -256,60 +252,7 @@ describe('grubLinuxArgs', () => {
 // ---------------------------------------------------------------------------------------
 // Fuzz
 
-/** mulberry32: small, seeded, the same sequence on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const NASTY = [
-  ...`'"\\$\`;-#{}=,.:/+_*?[]|&<>()~!%@^`,
-  ' ', ' ', 'a', 'b', 'Z', '0', '9', 'é', '日', '😀', '\u00a0',
-];
-/** Rare on purpose, so that most strings are accepted and reach the parsers. */
-const CONTROL = ['\n', '\t', '\r', '\0', '\x7f', '\x9b', '\x1b', '\uD800'];
-// eslint-disable-next-line no-control-regex
-const UNWRITABLE_RE = /[\u0000-\u001f\u007f-\u009f]|[\uD800-\uDFFF]/u;
-
-function randomString(rand: () => number, maxLen: number): string {
-  const len = Math.floor(rand() * (maxLen + 1));
-  let s = '';
-  for (let i = 0; i < len; i++) {
-    const pool = rand() < 0.02 ? CONTROL : NASTY;
-    s += pool[Math.floor(rand() * pool.length)];
-  }
-  return s;
-}
-
-const SEED = 20240601;
-const COUNT = 4000;
-const rand = prng(SEED);
-const FUZZ = Array.from({ length: COUNT }, () => randomString(rand, 14));
-
-const work = mkdtempSync(join(tmpdir(), 'inetboot-quote-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-/** Runs f; returns its result, or undefined if it threw a QuoteError (anything else fails the test). */
-function attempt<T>(f: () => T): T | undefined {
-  try {
-    return f();
-  } catch (err) {
-    if (err instanceof QuoteError) return undefined;
-    throw err;
-  }
-}
-
-function decodeNulSeparated(out: Uint8Array): string[] {
-  const text = Buffer.from(out).toString('utf8');
-  expect(text.endsWith('\0') || text === '').toBe(true);
-  return text === '' ? [] : text.slice(0, -1).split('\0');
-}
+import { attempt, COUNT, FUZZ, prng, randomString, SEED, UNWRITABLE_RE } from '../helpers/fuzz.js';
 
 describe(`fuzz (seed ${SEED}, ${COUNT} strings)`, () => {
   test('the fuzz set is nasty enough', () => {
@@ -317,27 +260,6 @@ describe(`fuzz (seed ${SEED}, ${COUNT} strings)`, () => {
     expect(accepted.length).toBeGreaterThan(COUNT / 2);
     expect(FUZZ.length - accepted.length).toBeGreaterThan(COUNT / 20);
     for (const c of `'"\\$\`;#{}`) expect(accepted.some((s) => s.includes(c))).toBe(true);
-  });
-
-  const shells: [string, string, string[]][] = [['dash', '/bin/sh', []]];
-  if (existsSync('/bin/busybox')) shells.push(['busybox sh', '/bin/busybox', ['sh']]);
-
-  test.each(shells)('shQuote round-trips through %s', async (_name, cmd, args) => {
-    const accepted: string[] = [];
-    const lines: string[] = [];
-    for (const s of FUZZ) {
-      const q = attempt(() => shQuote(s));
-      expect(q === undefined, `shQuote(${JSON.stringify(s)}) refused: ${q === undefined}`).toBe(UNWRITABLE_RE.test(s));
-      if (q === undefined) continue;
-      accepted.push(s);
-      lines.push(`printf '%s\\0' ${q}`);
-    }
-    const script = join(work, `sh-${args.length}.sh`);
-    writeFileSync(script, lines.join('\n') + '\n');
-    const result = await execa(cmd, [...args, script], { encoding: 'buffer', reject: false });
-    expect(Buffer.from(result.stderr).toString(), 'shell stderr').toBe('');
-    expect(result.exitCode).toBe(0);
-    expect(decodeNulSeparated(result.stdout)).toEqual(accepted);
   });
 
   test('grubQuote and grubWord read back as one word (reference parser)', () => {
@@ -352,26 +274,6 @@ describe(`fuzz (seed ${SEED}, ${COUNT} strings)`, () => {
       const t = attempt(() => grubMenuTitle(s));
       expect(t === undefined, `grubMenuTitle(${JSON.stringify(s)})`).toBe(unwritable || s.startsWith('-') || s === '');
     }
-  });
-
-  test('grubQuote, grubWord and grubMenuTitle pass grub-script-check', async () => {
-    const lines: string[] = [];
-    for (const [n, s] of FUZZ.entries()) {
-      const title = attempt(() => grubMenuTitle(s));
-      const word = attempt(() => grubWord(s));
-      const quoted = attempt(() => grubQuote(s));
-      if (quoted === undefined) continue;
-      if (title !== undefined && word !== undefined) {
-        lines.push(`menuentry ${title} --id ${grubWord(`e${n}`)} {`, `\techo ${quoted}`, `\tlinux /k ${word} x=${quoted}`, '}');
-      } else {
-        lines.push(`set v=${quoted}`, `echo ${quoted} "$v"`);
-      }
-    }
-    const file = join(work, 'fuzz.cfg');
-    writeFileSync(file, lines.join('\n') + '\n');
-    const result = await execa('grub-script-check', [file], { reject: false });
-    expect(result.failed && result.code === 'ENOENT' ? 'grub-script-check not found: install grub-common' : result.stderr).toBe('');
-    expect(result.exitCode).toBe(0);
   });
 
   test('kernelParam and grubLinuxArgs read back through next_arg (reference) or refuse', () => {

@@ -14,19 +14,19 @@ if [ ! -f "$TARGET_DIR/init" ]; then
 fi
 chmod 0755 "$TARGET_DIR/init"
 
-# Every library the init sources must be in the image: a missing one leaves the preboot in
-# its internal-error shell at boot, so fail the build instead.
-libs=$(sed -n 's/^for f in \(.*\); do$/\1/p' "$TARGET_DIR/init" | head -n 1)
-if [ -z "$libs" ]; then
-	echo "post-build.sh: cannot find the 'for f in ...; do' list of libraries in /init" >&2
+# Every library the init sources (the list lib/inetboot/libs, which /init reads) must be in the
+# image: a missing one leaves the preboot in its internal-error shell at boot, so fail the
+# build instead.
+if [ ! -r "$TARGET_DIR/lib/inetboot/libs" ]; then
+	echo "post-build.sh: $TARGET_DIR/lib/inetboot/libs is missing: BR2_ROOTFS_OVERLAY must name board/inetboot/rootfs_overlay" >&2
 	exit 1
 fi
-for f in $libs; do
+while IFS= read -r f; do
 	if [ ! -r "$TARGET_DIR/lib/inetboot/$f.sh" ]; then
 		echo "post-build.sh: /init sources lib/inetboot/$f.sh, which is not in the image" >&2
 		exit 1
 	fi
-done
+done <"$TARGET_DIR/lib/inetboot/libs"
 
 # Mount points the init uses; entry data is appended by inetboot at ISO time under etc/inetboot.
 mkdir -p "$TARGET_DIR/proc" "$TARGET_DIR/sys" "$TARGET_DIR/dev" "$TARGET_DIR/run" "$TARGET_DIR/tmp" "$TARGET_DIR/etc/inetboot"

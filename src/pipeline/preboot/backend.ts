@@ -10,14 +10,14 @@ import { readFileSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { PREBOOT_BACKENDS, type Config } from '../../config/schema.js';
 import { UsageError } from '../../errors.js';
-import type { ToolNeed } from '../../exec/tools.js';
+import { needs, type ToolNeed } from '../../exec/tools.js';
 import type { Logger } from '../../log.js';
 import { buildPrebootInitramfs } from '../initramfs.js';
 import { Manifest } from '../manifest.js';
 import { prepareDynamicBusybox } from './busybox-package.js';
 import { BUILDROOT_TOOLS, buildWithBuildroot } from './buildroot.js';
 import { addEntryData } from './entries.js';
-import { addNetworkFiles } from './network.js';
+import { addNetworkFiles, httpsUrls, needsTls } from './network.js';
 import { prepareKernelPackage } from './kernel-package.js';
 import { KERNEL_SOURCE_TOOLS, buildSourceKernel } from './kernel-source.js';
 
@@ -27,30 +27,10 @@ export type PrebootBackend = (typeof PREBOOT_BACKENDS)[number];
 /** The Debian package the default backend takes the preboot kernel from. */
 export const DEFAULT_KERNEL_PACKAGE = 'linux-image-amd64';
 
-export const DEBIAN_BACKEND_TOOLS: ToolNeed[] = [
-  { name: 'apt-get', reason: 'downloads the preboot kernel package' },
-  { name: 'apt-cache', reason: 'finds the preboot kernel package' },
-  { name: 'dpkg-deb', reason: 'unpacks the preboot kernel package' },
-  { name: 'depmod', reason: "computes the preboot's modules.dep" },
-  { name: 'busybox', reason: "the preboot's shell, wget, udhcpc and friends" },
-  { name: 'kexec', reason: 'starts the downloaded kernel from the preboot' },
-  { name: 'ldd', reason: "finds kexec's libraries" },
-];
+export const DEBIAN_BACKEND_TOOLS = needs('apt-get', 'apt-cache', 'dpkg-deb', 'depmod', 'busybox', 'kexec', 'ldd');
 
-const KERNEL_SOURCE_BACKEND_TOOLS: ToolNeed[] = [
-  ...KERNEL_SOURCE_TOOLS,
-  { name: 'apt-get', reason: "downloads Debian's dynamically linked busybox package" },
-  { name: 'apt-cache', reason: 'finds the busybox package' },
-  { name: 'dpkg-deb', reason: 'unpacks the busybox package' },
-  { name: 'kexec', reason: 'starts the downloaded kernel from the preboot' },
-  { name: 'ldd', reason: "finds kexec's and busybox's libraries" },
-];
-
-export const BACKEND_TOOLS: Record<PrebootBackend, ToolNeed[]> = {
-  debian: DEBIAN_BACKEND_TOOLS,
-  'kernel-source': KERNEL_SOURCE_BACKEND_TOOLS,
-  buildroot: BUILDROOT_TOOLS,
-};
+// Debian's dynamically linked busybox package instead of busybox-static, and no modules.
+const KERNEL_SOURCE_BACKEND_TOOLS = [...KERNEL_SOURCE_TOOLS, ...needs('apt-get', 'apt-cache', 'dpkg-deb', 'kexec', 'ldd')];
 
 /** The preboot, whichever backend made it. */
 export interface Preboot {
@@ -82,8 +62,41 @@ export interface PrebootContext {
   signal?: AbortSignal;
 }
 
-/** Names the setting a backend lacks, before any long work starts. */
-export function checkPrebootSettings(s: PrebootSettings): void {
+/** What the preboot a backend makes can do; checked against the config before any work. */
+export interface BackendProvides {
+  /** It carries openssl and the CA bundle, so https:// certificates are checked. */
+  https: boolean;
+  /** NIC and disk drivers as modules loaded by modalias (else built into the kernel). */
+  modules: boolean;
+  compression: 'gzip' | 'xz';
+}
+
+interface BackendSpec {
+  /** Every program the backend runs or copies (checkTools, before any work). */
+  tools: ToolNeed[];
+  provides: BackendProvides;
+  prepare(s: PrebootSettings, ctx: PrebootContext): Promise<Preboot>;
+}
+
+/**
+ * The backends, each saying what it needs and what its preboot provides. Every backend uses
+ * the same init and libraries (PREBOOT_OVERLAY); the ones it sources are listed in its
+ * lib/inetboot/libs, which /init reads, and which initramfs.ts and Buildroot's post-build.sh
+ * check against the image.
+ */
+export const BACKENDS: Record<PrebootBackend, BackendSpec> = {
+  debian: { tools: DEBIAN_BACKEND_TOOLS, provides: { https: true, modules: true, compression: 'gzip' }, prepare: debianPreboot },
+  'kernel-source': { tools: KERNEL_SOURCE_BACKEND_TOOLS, provides: { https: true, modules: false, compression: 'xz' }, prepare: kernelSourcePreboot },
+  // Buildroot's defconfig has no openssl, and BusyBox's own TLS accepts any certificate: an
+  // https:// config is refused for it rather than booted unchecked.
+  buildroot: { tools: BUILDROOT_TOOLS, provides: { https: false, modules: false, compression: 'xz' }, prepare: buildrootPreboot },
+};
+
+/**
+ * Names what the chosen backend lacks for this config, before any long work starts: a setting
+ * (a source tree), or something the config needs that its preboot does not provide (https).
+ */
+export function checkPrebootSettings(s: PrebootSettings, config?: Config): void {
   if (s.backend === 'kernel-source' && !s.kernelSource) {
     throw new UsageError('the kernel-source backend needs a Linux source tree', {
       hint: 'pass --kernel-source /usr/src/linux-source-6.1.tar.xz (apt-get install linux-source-6.1), or set preboot.kernel_source in the config',
@@ -94,17 +107,16 @@ export function checkPrebootSettings(s: PrebootSettings): void {
       hint: 'pass --buildroot-dir DIR, or set preboot.buildroot_dir in the config',
     });
   }
+  if (config && needsTls(config) && !BACKENDS[s.backend].provides.https) {
+    const url = httpsUrls(config)[0];
+    throw new UsageError(`the ${s.backend} backend's preboot has no openssl, so it cannot check the certificates of https:// servers${url ? ` (the config downloads ${url})` : ' (the config sets tls:)'}`, {
+      hint: 'use the debian or kernel-source backend, or serve the files over http:// with their sha256 pinned',
+    });
+  }
 }
 
 export async function preparePreboot(s: PrebootSettings, ctx: PrebootContext): Promise<Preboot> {
-  switch (s.backend) {
-    case 'debian':
-      return debianPreboot(s, ctx);
-    case 'kernel-source':
-      return kernelSourcePreboot(s, ctx);
-    case 'buildroot':
-      return buildrootPreboot(s, ctx);
-  }
+  return BACKENDS[s.backend].prepare(s, ctx);
 }
 
 async function debianPreboot(s: PrebootSettings, ctx: PrebootContext): Promise<Preboot> {

@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { OperationError, UsageError } from '../../errors.js';
-import type { ToolNeed } from '../../exec/tools.js';
+import { needs } from '../../exec/tools.js';
 import type { Logger } from '../../log.js';
 import { PACKAGE_ROOT } from '../../paths.js';
 import { longBuild } from '../../exec/run.js';
@@ -21,11 +21,7 @@ import { longBuild } from '../../exec/run.js';
 export const BR2_EXTERNAL_TREE = join(PACKAGE_ROOT, 'buildroot-overlay');
 export const BUILDROOT_DEFCONFIG = 'inetboot_x86_64_defconfig';
 
-export const BUILDROOT_TOOLS: ToolNeed[] = [
-  { name: 'make', reason: 'runs Buildroot' },
-  { name: 'gcc', reason: 'Buildroot builds its host tools and toolchain with it' },
-  { name: 'nice', reason: 'keeps the Buildroot build at a low priority' },
-];
+export const BUILDROOT_TOOLS = needs('make', 'gcc', 'nice');
 
 /** Buildroot's root filesystem images, best compressed first (BR2_TARGET_ROOTFS_CPIO_*). */
 const ROOTFS_IMAGES = ['rootfs.cpio.xz', 'rootfs.cpio.gz', 'rootfs.cpio'];

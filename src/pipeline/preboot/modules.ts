@@ -1,7 +1,8 @@
 /**
  * Which kernel modules go into the preboot initramfs, and their dependency closure.
  * The stock Debian kernel has nearly every NIC driver, virtio_pci and the USB host
- * controllers as modules (FIELD-NOTES); the init script loads them by modalias.
+ * controllers as modules (the modules.builtin file of the kernel package lists the few built
+ * in); the init script loads them by modalias.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';

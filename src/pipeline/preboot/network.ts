@@ -26,11 +26,15 @@ export const TLS_DATA_DIR = 'etc/inetboot/tls';
 /** Debian's ca-certificates bundle: every CA Debian trusts, in one PEM file. */
 export const DEBIAN_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 
+/** Every https:// URL of the config: the entries' sources and the mirror groups' base URLs. */
+export function httpsUrls(config: Config): string[] {
+  const urls = [...config.entries.flatMap((e) => entryUrls(e, config.mirrors)), ...Object.values(config.mirrors ?? {}).flat()];
+  return urls.filter((u) => u.startsWith('https://'));
+}
+
 /** True when the preboot must carry openssl and a CA bundle: an https:// URL or a tls: setting. */
 export function needsTls(config: Config): boolean {
-  if (config.tls !== undefined) return true;
-  const urls = [...config.entries.flatMap((e) => entryUrls(e, config.mirrors)), ...Object.values(config.mirrors ?? {}).flat()];
-  return urls.some((u) => u.startsWith('https://'));
+  return config.tls !== undefined || httpsUrls(config).length > 0;
 }
 
 export function networkDataFiles(config: Config): Map<string, string> {

@@ -36,50 +36,42 @@ has_artifact() {
 }
 
 boot_kernel_entry() {
-	local id initrd
-	id=$1
-	has_artifact "$id" kernel || fail "entry $id has no kernel URL"
-	fetch_artifact "$id" kernel "$IB_RUN/kernel" || fail "could not get the kernel of entry $id"
-	initrd=
-	if has_artifact "$id" initrd; then
-		fetch_artifact "$id" initrd "$IB_RUN/initrd" || fail "could not get the initrd of entry $id"
-		initrd=$IB_RUN/initrd
-	fi
-	kexec_kernel "$IB_RUN/kernel" "$initrd" "$(read_field "$id" append)" "$2" || fail "could not start the kernel of entry $id"
+	has_artifact "$1" kernel || fail "entry $1 has no kernel URL"
+	fetch_kernel_and_initrd "$1"
+	kexec_kernel "$IB_RUN/kernel" "$INITRD" "$(read_field "$1" append)" "$2" || fail "could not start the kernel of entry $1"
 }
 
 boot_xen_entry() {
-	local id initrd
-	id=$1
-	fetch_artifact "$id" hypervisor "$IB_RUN/xen" || fail "could not get the hypervisor of entry $id"
-	fetch_artifact "$id" kernel "$IB_RUN/kernel" || fail "could not get the kernel of entry $id"
-	initrd=
-	if has_artifact "$id" initrd; then
-		fetch_artifact "$id" initrd "$IB_RUN/initrd" || fail "could not get the initrd of entry $id"
-		initrd=$IB_RUN/initrd
+	fetch_artifact "$1" hypervisor "$IB_RUN/xen" || fail "could not get the hypervisor of entry $1"
+	fetch_kernel_and_initrd "$1"
+	kexec_xen "$IB_RUN/xen" "$(read_field "$1" hypervisor_append)" "$IB_RUN/kernel" "$(read_field "$1" append)" "$INITRD" "$2" ||
+		fail "could not start Xen for entry $1"
+}
+
+# fetch_kernel_and_initrd ID: entry ID's kernel to $IB_RUN/kernel, and its initrd, if it has
+# one, to $IB_RUN/initrd; sets INITRD to that path or to nothing. Never returns on failure.
+fetch_kernel_and_initrd() {
+	fetch_artifact "$1" kernel "$IB_RUN/kernel" || fail "could not get the kernel of entry $1"
+	INITRD=
+	if has_artifact "$1" initrd; then
+		fetch_artifact "$1" initrd "$IB_RUN/initrd" || fail "could not get the initrd of entry $1"
+		INITRD=$IB_RUN/initrd
 	fi
-	kexec_xen "$IB_RUN/xen" "$(read_field "$id" hypervisor_append)" "$IB_RUN/kernel" "$(read_field "$id" append)" "$initrd" "$2" ||
-		fail "could not start Xen for entry $id"
 }
 
 # kexec_kernel KERNEL INITRD-or-empty CMDLINE [TITLE]: loads and starts a Linux kernel.
 # Returns 1 after saying why when it could not.
 kexec_kernel() {
-	local kernel initrd cmdline
+	local kernel initrd cmdline title
 	kernel=$1
 	initrd=$2
+	title=${4:-the kernel}
 	# pass_network: true adds ip=... with the preboot's address (net.sh).
 	cmdline=$(net_target_cmdline "$3")
 	say "loading kernel with command line: $cmdline"
-	if [ -n "$initrd" ]; then
-		kexec -l "$kernel" --initrd="$initrd" --command-line="$cmdline"
-	else
-		kexec -l "$kernel" --command-line="$cmdline"
-	fi || {
-		say "ERROR: kexec could not load $kernel (is it an x86 bzImage?)"
-		return 1
-	}
-	kexec_start "${4:-the kernel}"
+	set -- -l "$kernel" --command-line="$cmdline"
+	[ -n "$initrd" ] && set -- "$@" --initrd="$initrd"
+	kexec_load_start "$title" "kexec could not load $kernel (is it an x86 bzImage?)" "$@"
 }
 
 # kexec_xen XEN XEN-ARGS KERNEL KERNEL-ARGS INITRD-or-empty [TITLE]: loads Xen with kexec's
@@ -90,12 +82,14 @@ kexec_kernel() {
 #     rest to Xen as that module's command line (dom0's: console=hvc0 ...). The args are one
 #     line (the config refuses line breaks) and go through a variable, never eval.
 kexec_xen() {
-	local xen xen_args kernel kernel_args initrd size
+	local given xen xen_args kernel kernel_args initrd size title
+	given=$1
 	xen=$1
 	xen_args=$2
 	kernel=$3
 	kernel_args=$4
 	initrd=$5
+	title=${6:-Xen}
 	if gunzip -c "$xen" >"$xen.raw" 2>/dev/null; then
 		size=$(wc -c <"$xen")
 		say "hypervisor: decompressed gzip: $((size)) -> $(($(wc -c <"$xen.raw"))) bytes"
@@ -105,21 +99,24 @@ kexec_xen() {
 	fi
 	say "loading Xen with command line: $xen_args"
 	say "  dom0 kernel command line: $kernel_args"
-	if [ -n "$initrd" ]; then
-		kexec -l -t multiboot2-x86 "$xen" --command-line="$xen_args" --module="$kernel $kernel_args" --module="$initrd"
-	else
-		kexec -l -t multiboot2-x86 "$xen" --command-line="$xen_args" --module="$kernel $kernel_args"
-	fi || {
-		say "ERROR: kexec could not load the hypervisor $1 (is it a multiboot2 Xen hypervisor?)"
-		return 1
-	}
-	kexec_start "${6:-Xen}"
+	set -- -l -t multiboot2-x86 "$xen" --command-line="$xen_args" --module="$kernel $kernel_args"
+	[ -n "$initrd" ] && set -- "$@" --module="$initrd"
+	kexec_load_start "$title" "kexec could not load the hypervisor $given (is it a multiboot2 Xen hypervisor?)" "$@"
 }
 
-kexec_start() {
-	say "starting $1"
+# kexec_load_start TITLE WHY-IT-FAILED KEXEC-ARGUMENT...: kexec -l with the arguments, then
+# kexec -e. Returns 1 after saying why when either fails.
+kexec_load_start() {
+	local title why
+	title=$1 why=$2
+	shift 2
+	if ! kexec "$@"; then
+		say "ERROR: $why"
+		return 1
+	fi
+	say "starting $title"
 	kexec -e
-	say "ERROR: kexec -e returned: $1 did not start"
+	say "ERROR: kexec -e returned: $title did not start"
 	return 1
 }
 

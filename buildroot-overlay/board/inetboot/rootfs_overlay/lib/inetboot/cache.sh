@@ -14,25 +14,46 @@
 # anything, and a FAT volume left mounted is marked dirty (the next mount warns "Volume was not
 # properly unmounted"). Unmounting also flushes the writes before the target starts.
 # ib.cache=off on the kernel command line turns the cache off for one boot.
+#
+# Where the cache may be is an explicit allow-list, IB_CACHE_DEVICES: "block" (every block
+# device of the machine, whole disks and partitions: what /init sets), or a list of device or
+# image-file paths (a test gives a cache-disk image made by make-cache-disk: mount loops a
+# file). Unset, there is no cache: these functions also run on build and test machines
+# (test/integration/fetch-shell.test.ts), whose disks they must never mount, and in an
+# iscript's child shell, which does not get the variable.
 
 IB_CACHE_FOLDER=inetboot-cache
 CACHE_STATE=
 CACHE_DEV=
 CACHE_FS=
 
-# cache_find: finds the first block device (whole disk or partition) whose FAT or ext2/3/4 file
-# system has an inetboot-cache/ folder, once per boot. Returns 1 when there is none.
+# cache_devices: the candidates of IB_CACHE_DEVICES, one per line.
+cache_devices() {
+	local - b name d
+	set -f
+	if [ "${IB_CACHE_DEVICES:-}" != block ]; then
+		for d in ${IB_CACHE_DEVICES:-}; do printf '%s\n' "$d"; done
+		return 0
+	fi
+	glob_paths '/sys/class/block/*' | while IFS= read -r b; do
+		name=${b##*/}
+		case "$name" in
+		loop* | ram* | sr* | zram* | fd*) continue ;;
+		esac
+		[ -b "/dev/$name" ] && printf '/dev/%s\n' "$name"
+	done
+}
+
+# cache_find: finds the first allowed device (whole disk, partition or image file) whose FAT or
+# ext2/3/4 file system has an inetboot-cache/ folder, once per boot. Returns 1 when there is none.
 cache_find() {
-	local b name dev fs mnt m
+	local dev fs mnt m
 	case "$CACHE_STATE" in
 	found) return 0 ;;
 	none) return 1 ;;
 	esac
 	CACHE_STATE=none
-	# Only the preboot's PID 1 (and its subshells) looks at block devices: the same functions
-	# also run on a build or test machine (test/integration/fetch-shell.test.ts), whose disks
-	# they must never mount. An iscript's child shell therefore does not use the cache either.
-	[ "$$" = 1 ] || return 1
+	[ -n "${IB_CACHE_DEVICES:-}" ] || return 1
 	if [ "$(cmdline_get ib.cache)" = off ]; then
 		say "cache: off (ib.cache=off)"
 		return 1
@@ -44,13 +65,8 @@ cache_find() {
 	done
 	mnt=$IB_RUN/cache-mnt
 	mkdir -p "$mnt"
-	for b in /sys/class/block/*; do
-		name=${b##*/}
-		case "$name" in
-		loop* | ram* | sr* | zram* | fd*) continue ;;
-		esac
-		dev=/dev/$name
-		[ -b "$dev" ] || continue
+	cache_devices >"$IB_RUN/cache-devices"
+	while IFS= read -r dev; do
 		for fs in vfat ext4; do
 			mount -t "$fs" -o ro "$dev" "$mnt" 2>/dev/null || continue
 			if [ -d "$mnt/$IB_CACHE_FOLDER" ]; then
@@ -63,7 +79,7 @@ cache_find() {
 			fi
 			umount "$mnt"
 		done
-	done
+	done <"$IB_RUN/cache-devices"
 	return 1
 }
 
@@ -78,13 +94,18 @@ cache_umount() {
 	umount "$IB_RUN/cache-mnt" 2>/dev/null
 }
 
+# cache_open: finds the cache and mounts it read-write; sets CACHE_DIR to its folder. Returns 1
+# when there is none or it cannot be mounted. Every cache_open is followed by cache_umount.
+cache_open() {
+	cache_find && cache_mount || return 1
+	CACHE_DIR=$IB_RUN/cache-mnt/$IB_CACHE_FOLDER
+}
+
 cache_get() {
 	local sha dest file got
-	sha=$1
-	dest=$2
-	cache_find || return 1
-	cache_mount || return 1
-	file=$IB_RUN/cache-mnt/$IB_CACHE_FOLDER/$sha
+	sha=$1 dest=$2
+	cache_open || return 1
+	file=$CACHE_DIR/$sha
 	if [ ! -f "$file" ]; then
 		cache_umount
 		return 1
@@ -109,11 +130,9 @@ cache_get() {
 
 cache_put() {
 	local sha file dir err
-	sha=$1
-	file=$2
-	cache_find || return 0
-	cache_mount || return 0
-	dir=$IB_RUN/cache-mnt/$IB_CACHE_FOLDER
+	sha=$1 file=$2
+	cache_open || return 0
+	dir=$CACHE_DIR
 	if [ -f "$dir/$sha" ]; then
 		cache_umount
 		return 0

@@ -1,31 +1,20 @@
 # shellcheck shell=sh
-# inetboot preboot: console messages, mounts, the kernel command line. Sourced by /init (BusyBox ash); defines functions only.
-
-# Messages go to every active console (with console=tty0 console=ttyS0 the kernel makes only the
-# last one /dev/console, yet a person may be looking at the screen).
-CONSOLES=
-say() {
-	if [ -z "$CONSOLES" ]; then
-		echo "inetboot: $*"
-		return
-	fi
-	for c in $CONSOLES; do
-		echo "inetboot: $*" >"/dev/$c" 2>/dev/null
-	done
-}
-
-find_consoles() {
-	CONSOLES=
-	active=
-	[ -r /sys/class/tty/console/active ] && read -r active </sys/class/tty/console/active
-	for c in $active; do
-		# tty0 means "the current virtual terminal": write there through tty1's twin.
-		[ "$c" = tty0 ] && c=tty1
-		[ -c "/dev/$c" ] && CONSOLES="$CONSOLES $c"
-	done
-}
+# inetboot preboot: mounts, paths, the kernel command line. Sourced by /init (BusyBox ash); defines
+# functions only. Messages (say) are in console.sh.
 
 # rescue() and fail() (every failure ends there) live in rescue.sh.
+
+# glob_paths PATTERN: the existing paths PATTERN matches, one per line. Lists elsewhere are
+# split with globbing off (`local -; set -f`: an interface or a name server named "*" stays
+# "*"); this is where a pattern is meant to expand.
+glob_paths() {
+	local - p
+	set +f
+	for p in $1; do
+		[ -e "$p" ] && printf '%s\n' "$p"
+	done
+	return 0
+}
 
 mount_basics() {
 	mkdir -p /proc /sys /dev /run /tmp

@@ -3,6 +3,7 @@
 
 # read_field ID FIELD -> prints the field, or nothing when the entry lacks it.
 read_field() {
+	local f value
 	f="$IB_DATA/entries/$1/$2"
 	[ -r "$f" ] || return 0
 	value=
@@ -19,6 +20,7 @@ valid_id() {
 
 # The entry to boot: ib.entry= on the kernel command line (GRUB's menu sets it), else the default.
 choose_entry() {
+	local entry
 	entry=$(cmdline_get ib.entry)
 	if [ -z "$entry" ] && [ -r "$IB_DATA/default" ]; then
 		read -r entry <"$IB_DATA/default"

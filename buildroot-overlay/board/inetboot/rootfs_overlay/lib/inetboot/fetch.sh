@@ -40,6 +40,7 @@ fetch_settings() {
 
 # fetch_number KEY DEFAULT MIN MAX: a whole number from the kernel command line, or DEFAULT.
 fetch_number() {
+	local v
 	v=$(cmdline_get "$1") || v=
 	case "$v" in
 	'') v=$2 ;;
@@ -93,11 +94,7 @@ fetch() {
 # HTTP 4xx or delivered wrong bytes is not tried again.
 fetch_sources() {
 	local name list want size dest order causes bad round tried url delay
-	name=$1
-	list=$2
-	want=$3
-	size=$4
-	dest=$5
+	name=$1 list=$2 want=$3 size=$4 dest=$5
 	fetch_settings
 	rm -f "$dest" "$dest.part"
 	if [ -n "$want" ] && cache_get "$want" "$dest"; then
@@ -145,11 +142,7 @@ fetch_sources() {
 # URL again cannot help (HTTP 4xx, wrong bytes).
 fetch_one() {
 	local name url want size dest part resumes got got_sha t0 cs took
-	name=$1
-	url=$2
-	want=$3
-	size=$4
-	dest=$5
+	name=$1 url=$2 want=$3 size=$4 dest=$5
 	part=$dest.part
 	FETCH_FINAL=0
 	resumes=0
@@ -210,7 +203,7 @@ fetch_one() {
 	fi
 	cs=$(($(ib_uptime_cs) - t0))
 	took=$(ib_secs "$cs")
-	say "$name: $(ib_human "$got") in $took s ($(awk -v b="$got" -v c="$cs" 'BEGIN { printf "%.1f", (c > 0 ? b / c * 100 : b) / 1000000 }') MB/s) from $(url_host "$url")"
+	say "$name: $(ib_human "$got") in $took s ($(ib_rate "$got" "$cs") MB/s) from $(url_host "$url")"
 	mv "$part" "$dest"
 }
 
@@ -227,14 +220,15 @@ fetch_run() {
 	err=$IB_RUN/wget.err
 	fin=$IB_RUN/wget.done
 	rm -f "$fin" "$err"
-	setsid sh -c '
-		. "$1"
+	IB_CONSOLES=$CONSOLES setsid sh -c '
+		. "$1/console.sh"
+		. "$1/http.sh"
 		err=$2
 		fin=$3
 		shift 3
 		ib_wget "$@" 2>"$err"
 		echo "$?" >"$fin.tmp"
-		mv "$fin.tmp" "$fin"' sh "$IB_LIB/http.sh" "$err" "$fin" "$url" "$part" -q -S "$@" </dev/null >/dev/null 2>&1 &
+		mv "$fin.tmp" "$fin"' sh "$IB_LIB" "$err" "$fin" "$url" "$part" -q -S "$@" </dev/null >/dev/null 2>&1 &
 	pid=$!
 	start=$(ib_uptime_cs)
 	quiet_since=$start
@@ -267,7 +261,7 @@ fetch_run() {
 			total=${size:-$(fetch_total "$err" "$part")}
 			report="$(ib_human "$got")"
 			[ -n "$total" ] && report="$report of $(ib_human "$total") ($((got * 100 / total))%)"
-			say "$name: $report, $(awk -v b="$got" -v c="$((now - start))" 'BEGIN { printf "%.1f", (c > 0 ? b / c * 100 : b) / 1000000 }') MB/s"
+			say "$name: $report, $(ib_rate "$got" "$((now - start))") MB/s"
 			next=$((now + IB_PROGRESS * 100))
 		fi
 	done

@@ -1,7 +1,8 @@
 # shellcheck shell=sh
 # inetboot preboot: the one place that runs BusyBox wget (TLS, proxy). Sourced by /init
-# (BusyBox ash); defines functions only. fetch.sh runs ib_wget in a fresh `sh -c` that sources
-# only this file, so nothing here may rely on another lib file or on unexported variables.
+# (BusyBox ash); defines functions only. fetch.sh and mirrors.sh run ib_wget in a fresh `sh -c`
+# that sources only console.sh and this file, so nothing here may rely on another lib file or
+# on unexported variables.
 #
 # How BusyBox wget (Debian busybox-static 1.35) does HTTPS, measured against nginx with a test CA:
 #   * It never checks a certificate itself. For https:// it runs
@@ -47,7 +48,7 @@ ib_wget() {
 	https://*)
 		if [ -r "$IB_TLS_DATA/noverify_urls" ] && grep -qxF -- "$url" "$IB_TLS_DATA/noverify_urls"; then
 			verify=0
-			http_warn_once "$url" "WARNING: NOT checking the TLS certificate of $(http_host "$url") (the entry says tls_verify: false): anyone on the way can read or replace this download"
+			http_warn_once "$url" "WARNING: NOT checking the TLS certificate of $(url_host "$url") (the entry says tls_verify: false): anyone on the way can read or replace this download"
 		fi
 		;;
 	esac
@@ -96,27 +97,23 @@ http_proxy_hostport() {
 	esac
 }
 
-# http_host URL: the host[:port] part.
-http_host() {
+# url_host URL: the host[:port] of a URL, without a user:password@ (the config refuses one, but
+# a URL typed at GRUB may have it, and it must not reach the console).
+url_host() {
 	local h
 	h=${1#*://}
-	printf '%s' "${h%%/*}"
+	h=${h%%/*}
+	h=${h%%\?*}
+	printf '%s' "${h##*@}"
 }
 
-# http_warn_once KEY TEXT: TEXT on every console, once per KEY per boot. Written to the
-# console devices directly: ib_wget may run in a fresh `sh -c` without common.sh's say.
+# http_warn_once KEY TEXT: TEXT on every console, once per KEY per boot.
 http_warn_once() {
-	local run active c
+	local run
 	run=${IB_RUN:-/run/inetboot}
 	if [ -r "$run/warned" ] && grep -qxF -- "$1" "$run/warned"; then
 		return 0
 	fi
 	printf '%s\n' "$1" >>"$run/warned"
-	active=
-	[ -r /sys/class/tty/console/active ] && read -r active </sys/class/tty/console/active
-	[ -n "$active" ] || active=console
-	for c in $active; do
-		[ "$c" = tty0 ] && c=tty1
-		echo "inetboot: $2" >"/dev/$c" 2>/dev/null
-	done
+	say "$2"
 }

@@ -69,8 +69,7 @@ iscript_run() {
 	mkdir -p "$IB_RUN/iscript.d"
 	say "running the iscript ($(($(wc -c <"$1"))) bytes)"
 	IB_ENTRY=$2 IB_TITLE=$3 IB_APPEND=$4 IB_WORK=$IB_RUN/iscript.d IB_ISCRIPT=1 sh -c '
-		for f in "$IB_LIB"/*.sh; do . "$f"; done
-		CONSOLES=$IB_CONSOLES
+		while IFS= read -r f; do . "$IB_LIB/$f.sh"; done <"$IB_LIB/libs"
 		cd "$IB_WORK" || exit 1
 		. "$1"' sh "$1"
 	rc=$?

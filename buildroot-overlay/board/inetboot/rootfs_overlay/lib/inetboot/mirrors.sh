@@ -28,19 +28,18 @@ ib_human() {
 	}'
 }
 
-# url_host URL -> host[:port]
-url_host() {
-	h=${1#*://}
-	h=${h%%/*}
-	printf '%s' "${h##*@}"
+# mirror_labels LIST: one label per URL of LIST, in order: host[:port] (url_host, http.sh), or the
+# whole URL when two sources share a host (the label must say which source it is).
+mirror_labels() {
+	local url
+	while IFS= read -r url; do
+		[ -n "$url" ] && printf '%s\t%s\n' "$(url_host "$url")" "$url"
+	done <"$1" | awk -F '\t' '{ n++; host[n] = $1; url[n] = $2; count[$1]++ } END { for (i = 1; i <= n; i++) print (count[host[i]] > 1 ? url[i] : host[i]) }'
 }
 
-# mirror_labels LIST: one label per URL of LIST, in order: host[:port], or the whole URL when
-# two sources share a host (the label must say which source it is).
-mirror_labels() {
-	awk '
-	NF { n++; url[n] = $0; h = $0; sub(/^[a-zA-Z]+:\/\//, "", h); sub(/\/.*/, "", h); sub(/.*@/, "", h); host[n] = h; count[h]++ }
-	END { for (i = 1; i <= n; i++) print (count[host[i]] > 1 ? url[i] : host[i]) }' "$1"
+# ib_rate BYTES CENTISECONDS -> "12.9" (MB/s, 10^6 bytes)
+ib_rate() {
+	awk -v b="$1" -v c="$2" 'BEGIN { printf "%.1f", (c > 0 ? b / c * 100 : b) / 1000000 }'
 }
 
 # wget_cause ERRFILE [STATUS]: why a wget run failed, in a few words, from its stderr.
@@ -62,6 +61,7 @@ wget_cause() {
 # follow in the order listed: every source is still tried, the measurement only orders them.
 # ib.mirrors=listed skips the measurement (the order of the config is kept).
 mirror_order() {
+	local _cs _deadline _dir _e _first _i _j _label _left _list _n _name _ok _out _pid _rc _rest _s _url _why
 	_name=$1
 	_list=$2
 	_out=$3
@@ -85,14 +85,15 @@ mirror_order() {
 		_i=$((_i + 1))
 		printf '%s\n' "$_url" >"$_dir/$_i.url"
 		# Each probe times itself, so a slow fork of the next one does not count against it.
-		setsid sh -c '
+		IB_CONSOLES=$CONSOLES setsid sh -c '
 			read -r s _ </proc/uptime
-			. "$1"
+			. "$1/console.sh"
+			. "$1/http.sh"
 			ib_wget "$2" /dev/null --spider -q 2>"$3.err"
 			rc=$?
 			read -r e _ </proc/uptime
 			echo "$rc $s $e" >"$3.tmp"
-			mv "$3.tmp" "$3.done"' sh "$IB_LIB/http.sh" "$_url" "$_dir/$_i" </dev/null >/dev/null 2>&1 &
+			mv "$3.tmp" "$3.done"' sh "$IB_LIB" "$_url" "$_dir/$_i" </dev/null >/dev/null 2>&1 &
 		echo "$!" >"$_dir/$_i.pid"
 	done <"$_list"
 	_deadline=$(($(ib_uptime_cs) + IB_PROBE * 100))

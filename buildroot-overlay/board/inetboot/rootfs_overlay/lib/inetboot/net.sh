@@ -19,23 +19,23 @@ IB_NET_DATA=/etc/inetboot/net
 load_drivers() {
 	# A kernel with its drivers built in (the tiny profile) has no modules to load: running
 	# modprobe for every device would only cost seconds.
+	local round f alias
 	[ -d "/lib/modules/$(uname -r)" ] || return 0
 	round=0
 	while [ "$round" -lt 3 ]; do
-		for f in /sys/bus/*/devices/*/modalias; do
-			[ -r "$f" ] || continue
+		glob_paths '/sys/bus/*/devices/*/modalias' >"$IB_RUN/modaliases"
+		while IFS= read -r f; do
 			read -r alias <"$f" || continue
 			[ -n "$alias" ] && modprobe -q -b "$alias" 2>/dev/null
-		done
+		done <"$IB_RUN/modaliases"
 		round=$((round + 1))
 	done
 }
 
 interfaces() {
-	for d in /sys/class/net/*; do
-		n=${d##*/}
-		[ "$n" = lo ] && continue
-		[ -e "$d" ] && echo "$n"
+	local d
+	glob_paths '/sys/class/net/*' | while IFS= read -r d; do
+		[ "${d##*/}" = lo ] || echo "${d##*/}"
 	done
 }
 
@@ -70,7 +70,8 @@ network_up() {
 # machine with a dead port costs no more time than one with a single NIC. udhcpc runs with
 # lib/inetboot/udhcpc-lease, which only writes the lease down; the winner is configured here.
 net_dhcp() {
-	local i dir left winner n pids
+	local - i dir left winner n pids
+	set -f
 	dir=$IB_RUN/dhcp
 	rm -rf "$dir"
 	mkdir -p "$dir"
@@ -118,7 +119,8 @@ net_dhcp() {
 # net_apply DEV ADDRESS/PREFIX GATEWAY-or-empty DNS-LINES: configures DEV; says why and returns
 # 1 when it cannot.
 net_apply() {
-	local d
+	local - d
+	set -f
 	ip link set "$1" up
 	ip -4 addr flush dev "$1"
 	if ! ip addr add "$2" dev "$1"; then
@@ -174,7 +176,8 @@ EOF
 
 # net_static ADDRESS/PREFIX GATEWAY DNS-LINES INTERFACE-or-empty SOURCE IFACES
 net_static() {
-	local addr gw dnslist dev src d have
+	local - addr gw dnslist dev src d have
+	set -f
 	addr=$1
 	gw=$2
 	dnslist=$3
@@ -195,7 +198,8 @@ net_static() {
 }
 
 net_dns_words() {
-	local d out
+	local - d out
+	set -f
 	out=
 	for d in $1; do out="$out${out:+ }$d"; done
 	[ -n "$out" ] && printf ', dns %s' "$out"
@@ -204,7 +208,8 @@ net_dns_words() {
 # net_pick_interface IFACES: the first interface that reports a link (carrier) within 3 s of
 # being brought up, else the first one.
 net_pick_interface() {
-	local i n
+	local - i n
+	set -f
 	for i in $1; do ip link set "$i" up; done
 	n=0
 	while [ "$n" -lt 12 ]; do
@@ -253,6 +258,8 @@ prefix_mask() {
 
 # net_remember DEV ADDR/PREFIX GATEWAY DNS-LINES: what pass_network: hands on.
 net_remember() {
+	local -
+	set -f
 	printf '%s\n' "$1" >"$IB_RUN/net/interface"
 	printf '%s\n' "$2" >"$IB_RUN/net/address"
 	printf '%s\n' "$3" >"$IB_RUN/net/gateway"

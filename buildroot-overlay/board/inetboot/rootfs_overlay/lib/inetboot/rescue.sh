@@ -76,7 +76,8 @@ rescue_menu() {
 
 # rescue_ask: one line from whichever console answers first -> RESCUE_ANSWER, RESCUE_TTY.
 rescue_ask() {
-	local c answer
+	local - c answer
+	set -f
 	answer=$IB_RUN/rescue.answer
 	rm -f "$answer"
 	set --
@@ -122,27 +123,33 @@ ib_shell_env() {
 	export IB_ISCRIPT ENV PS1
 }
 
-# rescue_shell TTY: a shell on /dev/TTY; returns when it exits.
-rescue_shell() {
-	say "shell on $1: type 'exit' to come back to the menu, 'reboot -f' to restart"
+# shell_on TTY: a login shell on /dev/TTY in a session of its own, with ib_shell_env; returns
+# when it exits.
+shell_on() {
 	(
 		ib_shell_env
 		setsid sh -c 'exec sh -l <"$1" >"$1" 2>&1' sh "/dev/$1"
 	)
 }
 
+# rescue_shell TTY: a shell on /dev/TTY; returns when it exits.
+rescue_shell() {
+	say "shell on $1: type 'exit' to come back to the menu, 'reboot -f' to restart"
+	shell_on "$1"
+}
+
 # shell_entry: the preboot shell (the seeds' "BuildRoot Shell") on every console, started
 # again when it exits. Never returns.
 shell_entry() {
-	local c
+	local - c
+	set -f
 	c=${CONSOLES:-console}
 	say "preboot shell on ${c# }: the network is up ($(ip -4 -o addr show | awk '$2 != "lo" { printf "%s%s %s", (n++ ? ", " : ""), $2, $4 }'))"
 	say "the iscript helpers work here: ib_fetch URL SHA256 DEST, ib_boot_kernel KERNEL INITRD CMDLINE, ib_boot_xen ...; 'reboot -f' restarts"
 	for c in ${CONSOLES:-console}; do
 		(
-			ib_shell_env
 			while :; do
-				setsid sh -c 'exec sh -l <"$1" >"$1" 2>&1' sh "/dev/$c"
+				shell_on "$c"
 				sleep 1
 			done
 		) &
