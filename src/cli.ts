@@ -3,12 +3,12 @@
  *   0  success
  *   1  failure (a tool failed or is missing, a download or boot failed)
  *   2  bad usage or bad config
- *   130, 143  interrupted by SIGINT (Ctrl-C) or SIGTERM, after removing what was half written
+ *   130, 143, 129  interrupted by SIGINT (Ctrl-C), SIGTERM or SIGHUP, after removing what was half written
  * and the only owner of process-wide state: runCli() turns SIGINT/SIGTERM into the AbortSignal
  * every command and every long operation below it is given.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, INTERRUPT_EXIT, InetbootError, InterruptedError, type InterruptSignal } from './errors.js';
+import { abortReason, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, INTERRUPT_EXIT, InetbootError, InterruptedError, type InterruptSignal } from './errors.js';
 import { killLiveProcesses } from './exec/run.js';
 import { removeTrackedTempsSync } from './files/temp.js';
 import { consoleLogger, type Io } from './log.js';
@@ -33,7 +33,7 @@ Exit codes:
   0    success
   1    failure: a tool is missing or failed, a download or verification failed, a smoke boot missed its marker
   2    bad usage or bad config (the message names the file, line and key)
-  130  interrupted (Ctrl-C, SIGINT); 143: SIGTERM. Temporary files are removed, earlier outputs stay as they were
+  130  interrupted (Ctrl-C, SIGINT); 143: SIGTERM; 129: SIGHUP. Temporary files are removed, earlier outputs stay as they were
 
 Config: ./${DEFAULT_CONFIG} unless -c/--config names another file.
 Precedence: built-in defaults < config file < command-line flags.`;
@@ -217,9 +217,9 @@ export async function main(argv: string[], io: Io = processIo, signal?: AbortSig
     return EXIT_OK;
   } catch (err) {
     if (signal?.aborted && !(err instanceof CommanderError)) {
-      const reason = signal.reason instanceof InterruptedError ? signal.reason : new InterruptedError('SIGINT');
+      const reason = abortReason(signal);
       io.stderr(`inetboot: ${reason.message}\n`);
-      return reason.exitCode;
+      return reason instanceof InetbootError ? reason.exitCode : INTERRUPT_EXIT.SIGINT;
     }
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;

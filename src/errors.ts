@@ -8,7 +8,7 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 /** The signals the CLI turns into a clean stop, with the shell's exit codes for them (128 + number). */
-export const INTERRUPT_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+export const INTERRUPT_EXIT = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 export type InterruptSignal = keyof typeof INTERRUPT_EXIT;
 
 export abstract class InetbootError extends Error {

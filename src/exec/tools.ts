@@ -13,40 +13,52 @@ interface Tool {
   does: string;
 }
 
-/** Programs (found on PATH and in the sbin directories) and files (absolute paths). */
-export const TOOLS: Record<string, Tool> = {
-  'grub-mkrescue': { pkg: 'grub-common', does: 'lays out the bootable ISO' },
-  'grub-script-check': { pkg: 'grub-common', does: "checks a grub.cfg with GRUB's own parser" },
-  xorriso: { pkg: 'xorriso', does: 'writes the ISO for grub-mkrescue' },
-  mformat: { pkg: 'mtools', does: 'makes FAT images (the UEFI boot image of the ISO)' },
-  mcopy: { pkg: 'mtools', does: 'copies GRUB into the right-sized UEFI boot image' },
-  mmd: { pkg: 'mtools', does: 'makes the inetboot-cache/ folder in a FAT image without mounting it' },
-  'mkfs.vfat': { pkg: 'dosfstools', does: 'makes the FAT file system of a cache disk' },
-  'mkfs.ext4': { pkg: 'e2fsprogs', does: 'makes the ext4 file system of a cache disk' },
-  busybox: { pkg: 'busybox-static', does: "the preboot's shell, wget, udhcpc and friends" },
-  kexec: { pkg: 'kexec-tools', does: 'starts the downloaded kernel from the preboot' },
-  depmod: { pkg: 'kmod', does: "computes the preboot's modules.dep" },
-  ldd: { pkg: 'libc-bin', does: 'finds the libraries of the programs copied into the preboot' },
-  openssl: { pkg: 'openssl', does: 'checks HTTPS certificates in the preboot (copied into it)' },
-  'dpkg-deb': { pkg: 'dpkg', does: 'unpacks Debian packages (kernel, BusyBox) without installing them' },
-  'apt-get': { pkg: 'apt', does: 'downloads Debian packages (kernel, BusyBox) without installing them' },
-  'apt-cache': { pkg: 'apt', does: 'finds the version of those packages' },
-  'qemu-system-x86_64': { pkg: 'qemu-system-x86', does: 'boots the ISO' },
-  flock: { pkg: 'util-linux', does: 'locks the config while it is edited' },
-  // The kernel-source and buildroot preboot backends.
-  make: { pkg: 'make', does: 'builds the preboot kernel, or runs Buildroot' },
-  gcc: { pkg: 'gcc', does: "compiles the preboot kernel, or Buildroot's host tools and toolchain" },
-  flex: { pkg: 'flex', does: "the kernel's Kconfig parser" },
-  bison: { pkg: 'bison', does: "the kernel's Kconfig parser" },
-  bc: { pkg: 'bc', does: 'the kernel build computes constants with bc' },
-  tar: { pkg: 'tar', does: 'unpacks the kernel source tarball' },
-  xz: { pkg: 'xz-utils', does: 'compresses the kernel and the initramfs of the tiny preboot' },
-  nice: { pkg: 'coreutils', does: 'keeps long builds at a low priority' },
-  '/usr/lib/grub/i386-pc/modinfo.sh': { pkg: 'grub-pc-bin', does: 'GRUB for BIOS machines' },
-  '/usr/lib/grub/x86_64-efi/modinfo.sh': { pkg: 'grub-efi-amd64-bin', does: 'GRUB for UEFI machines' },
-  '/usr/share/OVMF/OVMF_CODE_4M.fd': { pkg: 'ovmf', does: 'UEFI firmware for --uefi' },
-  '/usr/share/OVMF/OVMF_VARS_4M.fd': { pkg: 'ovmf', does: 'UEFI variable store for --uefi' },
-};
+/**
+ * Programs (found on PATH and in the sbin directories) and files (absolute paths): the name, the
+ * Debian package, and what inetboot uses it for, in the words of a missing-tool message.
+ */
+const TABLE = `
+grub-mkrescue                        grub-common         lays out the bootable ISO
+grub-script-check                    grub-common         checks a grub.cfg with GRUB's own parser
+xorriso                              xorriso             writes the ISO for grub-mkrescue
+mformat                              mtools              makes FAT images (the UEFI boot image of the ISO)
+mcopy                                mtools              copies GRUB into the right-sized UEFI boot image
+mmd                                  mtools              makes the inetboot-cache/ folder in a FAT image without mounting it
+mkfs.vfat                            dosfstools          makes the FAT file system of a cache disk
+mkfs.ext4                            e2fsprogs           makes the ext4 file system of a cache disk
+busybox                              busybox-static      the preboot's shell, wget, udhcpc and friends
+kexec                                kexec-tools         starts the downloaded kernel from the preboot
+depmod                               kmod                computes the preboot's modules.dep
+ldd                                  libc-bin            finds the libraries of the programs copied into the preboot
+openssl                              openssl             checks HTTPS certificates in the preboot (copied into it)
+dpkg-deb                             dpkg                unpacks Debian packages (kernel, BusyBox) without installing them
+apt-get                              apt                 downloads Debian packages (kernel, BusyBox) without installing them
+apt-cache                            apt                 finds the version of those packages
+qemu-system-x86_64                   qemu-system-x86     boots the ISO
+flock                                util-linux          locks the config while it is edited
+# the kernel-source and buildroot preboot backends
+make                                 make                builds the preboot kernel, or runs Buildroot
+gcc                                  gcc                 compiles the preboot kernel, or Buildroot's host tools and toolchain
+flex                                 flex                the kernel's Kconfig parser
+bison                                bison               the kernel's Kconfig parser
+bc                                   bc                  the kernel build computes constants with bc
+tar                                  tar                 unpacks the kernel source tarball
+xz                                   xz-utils            compresses the kernel and the initramfs of the tiny preboot
+nice                                 coreutils           keeps long builds at a low priority
+/usr/lib/grub/i386-pc/modinfo.sh     grub-pc-bin         GRUB for BIOS machines
+/usr/lib/grub/x86_64-efi/modinfo.sh  grub-efi-amd64-bin  GRUB for UEFI machines
+/usr/share/OVMF/OVMF_CODE_4M.fd      ovmf                UEFI firmware for --uefi
+/usr/share/OVMF/OVMF_VARS_4M.fd      ovmf                UEFI variable store for --uefi
+`;
+
+export const TOOLS: Record<string, Tool> = Object.fromEntries(
+  TABLE.split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const [name = '', pkg = '', ...does] = line.trim().split(/\s+/);
+      return [name, { pkg, does: does.join(' ') }];
+    }),
+);
 
 /** The Debian package of a program or file, for messages. */
 export function packageOf(name: string): string | undefined {

@@ -82,8 +82,10 @@ export async function replaceFile(path: string, produce: (tmp: string) => Promis
     if (inPlace && old) await rewriteInPlace(ops, target, tmp, old.size);
     else await ops.rename(tmp, target);
   } catch (err) {
-    await ops.rm(tmp, { force: true }).catch(() => undefined);
     untrackTemp(tmp);
+    // A copy over the target that broke off half-way: the new content stays where it is.
+    if (err instanceof HalfRewritten) throw new OperationError(`cannot finish rewriting ${path} in place (${err.message}): it may be half new; its whole new content is in ${tmp}`, { cause: err });
+    await ops.rm(tmp, { force: true }).catch(() => undefined);
     if (err instanceof InetbootError) throw err;
     throw new OperationError(`cannot write ${path}: ${(err as Error).message}; ${old ? 'the file was not changed' : 'nothing was written'}`, { cause: err });
   }
@@ -110,6 +112,9 @@ export async function writeFileReplacing(path: string, data: string | Buffer, op
   );
 }
 
+/** The copy over the target failed after it had started. */
+class HalfRewritten extends Error {}
+
 /**
  * Copies the finished temporary file over the target's own bytes. The space is reserved first
  * by writing zeros past the old end: a full disk fails there, and the target is cut back to
@@ -131,14 +136,18 @@ async function rewriteInPlace(ops: ReplaceFs, target: string, tmp: string, oldSi
       }
     }
     const buf = Buffer.alloc(COPY_CHUNK);
-    for (let at = 0; at < newSize; ) {
-      const { bytesRead } = await src.read(buf, 0, buf.length, at);
-      if (bytesRead === 0) break;
-      await dst.write(buf, 0, bytesRead, at);
-      at += bytesRead;
+    try {
+      for (let at = 0; at < newSize; ) {
+        const { bytesRead } = await src.read(buf, 0, buf.length, at);
+        if (bytesRead === 0) break;
+        await dst.write(buf, 0, bytesRead, at);
+        at += bytesRead;
+      }
+      await dst.truncate(newSize);
+      await dst.sync();
+    } catch (err) {
+      throw new HalfRewritten((err as Error).message, { cause: err });
     }
-    await dst.truncate(newSize);
-    await dst.sync();
   } finally {
     await src.close();
     await dst.close();

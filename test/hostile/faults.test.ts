@@ -66,6 +66,8 @@ describe('interrupted build-iso', () => {
   const cases = [
     { signal: 'SIGINT', times: 1, when: /\+ \S*grub-mkrescue -o/, code: 130 },
     { signal: 'SIGTERM', times: 1, when: '==> preparing the preboot', code: 143 },
+    // The terminal closed.
+    { signal: 'SIGHUP', times: 1, when: '==> preparing the preboot', code: 129 },
     // The second signal quits at once, without waiting for the cleanup of the first.
     { signal: 'SIGINT', times: 2, when: /\+ \S*grub-mkrescue -o/, code: 130 },
   ] as const;

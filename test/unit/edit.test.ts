@@ -1,5 +1,5 @@
 /** Comment-preserving edits and the atomic write. No external tools. */
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, lstatSync, writeFileSync } from 'node:fs';
+import { chmodSync, constants as fsConstants, linkSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, lstatSync, writeFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -202,6 +202,39 @@ describe('writeFileReplacing (files/replace.ts)', () => {
     await expect(writeFileReplacing(file, 'new\n', { fs: { open } })).rejects.toThrow('ENOSPC: simulated; the file was not changed');
     expect(readFileSync(file, 'utf8')).toBe('old\n');
     expect(readdirSync(dir)).toEqual(['c.yaml']);
+  });
+
+  test('a file with two hard links is rewritten in place: both names show the new content, one inode', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, 'old content, longer than the new\n');
+    linkSync(file, join(dir, 'other.yaml'));
+    await writeFileReplacing(file, 'new\n');
+    expect(readFileSync(join(dir, 'other.yaml'), 'utf8')).toBe('new\n');
+    expect(statSync(file).ino).toBe(statSync(join(dir, 'other.yaml')).ino);
+    expect(readdirSync(dir).sort()).toEqual(['c.yaml', 'other.yaml']);
+  });
+
+  test('an in-place rewrite that breaks off keeps the whole new content beside the file and says where', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, 'old content, longer than the new\n');
+    linkSync(file, join(dir, 'other.yaml'));
+    const open = (async (...args: Parameters<typeof fsp.open>) => {
+      const fh = await fsp.open(...args);
+      // The copy over the target (opened write-only): its first write fails.
+      if (args[0] === file && args[1] === fsConstants.O_WRONLY) {
+        fh.write = (async () => {
+          throw new Error('EIO: simulated');
+        }) as typeof fh.write;
+      }
+      return fh;
+    }) as typeof fsp.open;
+    const err = await writeFileReplacing(file, 'new\n', { fs: { open } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OperationError);
+    const tmp = readdirSync(dir).find((f) => f.endsWith('.tmp'));
+    expect((err as Error).message).toBe(`cannot finish rewriting ${file} in place (EIO: simulated): it may be half new; its whole new content is in ${join(dir, tmp ?? '?')}`);
+    expect(readFileSync(join(dir, tmp!), 'utf8')).toBe('new\n');
   });
 
   test('a directory that does not exist is an OperationError', async () => {
