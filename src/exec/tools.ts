@@ -36,6 +36,9 @@ apt-get                              apt                 downloads Debian packag
 apt-cache                            apt                 finds the version of those packages
 qemu-system-x86_64                   qemu-system-x86     boots the ISO
 flock                                util-linux          locks the config while it is edited
+mksquashfs                           squashfs-tools      makes the image of a published root
+pkg-config                           pkg-config          finds the libraries the block daemon is built against
+sync                                 coreutils           makes a published tree durable before its manifest is written
 # the kernel-source and buildroot preboot backends
 make                                 make                builds the preboot kernel, or runs Buildroot
 gcc                                  gcc                 compiles the preboot kernel, or Buildroot's host tools and toolchain

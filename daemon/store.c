@@ -1,0 +1,223 @@
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A block that failed is not fetched again for this long: a read of it fails at once. */
+#define IB_RETRY_AFTER_S 5
+
+int ib_store_init(struct ib_store *s, struct ib_index *idx, size_t cache_limit, unsigned max_ahead) {
+        memset(s, 0, sizeof(*s));
+        s->idx = *idx;
+        s->slots = calloc(idx->block_count, sizeof(*s->slots));
+        s->queue = calloc(idx->block_count, sizeof(*s->queue));
+        if (!s->slots || !s->queue)
+                return -ENOMEM;
+        s->cache_limit = cache_limit;
+        s->max_ahead = max_ahead;
+        s->last_block = UINT32_MAX;
+        pthread_mutex_init(&s->lock, NULL);
+        pthread_cond_init(&s->done, NULL);
+        return 0;
+}
+
+/* Lock held. */
+static void lru_unlink(struct ib_store *s, struct ib_entry *e) {
+        if (e->prev)
+                e->prev->next = e->next;
+        else
+                s->lru_head = e->next;
+        if (e->next)
+                e->next->prev = e->prev;
+        else
+                s->lru_tail = e->prev;
+        e->prev = e->next = NULL;
+}
+
+static void lru_push(struct ib_store *s, struct ib_entry *e) {
+        e->prev = NULL;
+        e->next = s->lru_head;
+        if (s->lru_head)
+                s->lru_head->prev = e;
+        s->lru_head = e;
+        if (!s->lru_tail)
+                s->lru_tail = e;
+}
+
+/* Drops the least recently used blocks nobody is reading until the cache fits its limit. */
+static void evict(struct ib_store *s) {
+        struct ib_entry *e = s->lru_tail;
+        while (s->cached_bytes > s->cache_limit && e) {
+                struct ib_entry *prev = e->prev;
+                struct ib_slot *slot = &s->slots[e->block];
+                if (slot->waiters == 0) {
+                        lru_unlink(s, e);
+                        s->cached_bytes -= ib_block_length(&s->idx, e->block);
+                        slot->state = IB_ABSENT;
+                        slot->entry = NULL;
+                        free(e->data);
+                        free(e);
+                }
+                e = prev;
+        }
+}
+
+/* Lock held. Queues block b when nothing has it yet; returns 1 when it was queued. */
+static int want(struct ib_store *s, uint32_t b) {
+        struct ib_slot *slot = &s->slots[b];
+        if (slot->state == IB_FAILED && time(NULL) - slot->failed_at >= IB_RETRY_AFTER_S)
+                slot->state = IB_ABSENT;
+        if (slot->state != IB_ABSENT)
+                return 0;
+        slot->state = IB_QUEUED;
+        s->queue[(s->qhead + s->qlen) % s->idx.block_count] = b;
+        s->qlen++;
+        return 1;
+}
+
+long ib_store_read(struct ib_store *s, uint8_t *buf, uint64_t off, size_t len) {
+        if (off >= s->idx.image_size)
+                return 0;
+        if (len > s->idx.image_size - off)
+                len = (size_t)(s->idx.image_size - off);
+        if (len == 0)
+                return 0;
+        uint32_t bs = s->idx.block_size;
+        uint32_t first = (uint32_t)(off / bs), last = (uint32_t)((off + len - 1) / bs);
+        int queued = 0;
+
+        pthread_mutex_lock(&s->lock);
+        s->stats.reads++;
+        for (uint32_t b = first; b <= last; b++) {
+                s->slots[b].waiters++;
+                if (s->slots[b].state == IB_READY)
+                        s->stats.cache_hits++;
+                else
+                        s->stats.cache_misses++;
+                queued |= want(s, b);
+        }
+        /* Read-ahead: a read that starts where the previous one ended (or in the block after)
+         * doubles how far ahead blocks are fetched, up to max_ahead. */
+        if (s->last_block != UINT32_MAX && (first == s->last_block || first == s->last_block + 1))
+                s->streak = s->streak < 16 ? s->streak + 1 : s->streak;
+        else
+                s->streak = 0;
+        s->last_block = last;
+        unsigned ahead = s->streak ? 1u << (s->streak < 5 ? s->streak : 5) : 0;
+        if (ahead > s->max_ahead)
+                ahead = s->max_ahead;
+        for (uint32_t b = last + 1; b <= last + ahead && b < s->idx.block_count; b++) {
+                if (want(s, b)) {
+                        queued = 1;
+                        s->stats.readahead++;
+                }
+        }
+        if (queued && s->wake_fetcher) {
+                pthread_mutex_unlock(&s->lock);
+                s->wake_fetcher(s->fetcher);
+                pthread_mutex_lock(&s->lock);
+        }
+
+        long result = (long)len;
+        size_t done = 0;
+        for (uint32_t b = first; b <= last; b++) {
+                struct ib_slot *slot = &s->slots[b];
+                for (;;) {
+                        if (slot->state == IB_READY || slot->state == IB_FAILED)
+                                break;
+                        /* Evicted between our request and now (waiters pins it only after the
+                         * copy started): ask again. */
+                        if (slot->state == IB_ABSENT && want(s, b)) {
+                                pthread_mutex_unlock(&s->lock);
+                                s->wake_fetcher(s->fetcher);
+                                pthread_mutex_lock(&s->lock);
+                                continue;
+                        }
+                        pthread_cond_wait(&s->done, &s->lock);
+                }
+                if (slot->state == IB_FAILED || result < 0) {
+                        result = -EIO;
+                } else {
+                        uint64_t start = (uint64_t)b * bs;
+                        uint64_t from = off > start ? off - start : 0;
+                        size_t n = bs - (size_t)from;
+                        if (n > len - done)
+                                n = len - done;
+                        memcpy(buf + done, slot->entry->data + from, n);
+                        done += n;
+                        lru_unlink(s, slot->entry);
+                        lru_push(s, slot->entry);
+                }
+        }
+        for (uint32_t b = first; b <= last; b++)
+                s->slots[b].waiters--;
+        if (result > 0)
+                s->stats.read_bytes += (unsigned long long)result;
+        evict(s);
+        pthread_mutex_unlock(&s->lock);
+        return result;
+}
+
+long ib_store_next(struct ib_store *s) {
+        long b = -1;
+        pthread_mutex_lock(&s->lock);
+        while (s->qlen > 0) {
+                uint32_t q = s->queue[s->qhead];
+                s->qhead = (s->qhead + 1) % s->idx.block_count;
+                s->qlen--;
+                if (s->slots[q].state == IB_QUEUED) {
+                        s->slots[q].state = IB_FETCHING;
+                        b = q;
+                        break;
+                }
+        }
+        pthread_mutex_unlock(&s->lock);
+        return b;
+}
+
+void ib_store_ready(struct ib_store *s, uint32_t block, uint8_t *data) {
+        struct ib_entry *e = calloc(1, sizeof(*e));
+        pthread_mutex_lock(&s->lock);
+        struct ib_slot *slot = &s->slots[block];
+        if (!e) {
+                free(data);
+                slot->state = IB_FAILED;
+                slot->failed_at = time(NULL);
+        } else {
+                e->block = block;
+                e->data = data;
+                slot->entry = e;
+                slot->state = IB_READY;
+                lru_push(s, e);
+                s->cached_bytes += ib_block_length(&s->idx, block);
+                s->stats.blocks_fetched++;
+                evict(s);
+        }
+        pthread_cond_broadcast(&s->done);
+        pthread_mutex_unlock(&s->lock);
+}
+
+void ib_store_failed(struct ib_store *s, uint32_t block) {
+        pthread_mutex_lock(&s->lock);
+        s->slots[block].state = IB_FAILED;
+        s->slots[block].failed_at = time(NULL);
+        s->stats.blocks_failed++;
+        pthread_cond_broadcast(&s->done);
+        pthread_mutex_unlock(&s->lock);
+}
+
+int ib_store_stats(struct ib_store *s, char *buf, size_t len) {
+        pthread_mutex_lock(&s->lock);
+        struct ib_stats t = s->stats;
+        size_t cached = s->cached_bytes;
+        pthread_mutex_unlock(&s->lock);
+        return snprintf(buf, len,
+                        "image_bytes %llu\nblock_size %u\nblocks %u\n"
+                        "reads %llu\nread_bytes %llu\ncache_hits %llu\ncache_misses %llu\ncached_bytes %zu\nreadahead %llu\n"
+                        "transfers %llu\ntransfer_failures %llu\nbytes_received %llu\nblocks_fetched %llu\nverify_failures %llu\nblocks_failed %llu\n",
+                        (unsigned long long)s->idx.image_size, s->idx.block_size, s->idx.block_count,
+                        t.reads, t.read_bytes, t.cache_hits, t.cache_misses, cached, t.readahead,
+                        t.transfers, t.transfer_failures, t.bytes_received, t.blocks_fetched, t.verify_failures, t.blocks_failed);
+}

@@ -1,0 +1,74 @@
+/* The blocks of the image as the FUSE side sees them: each is absent, being fetched, in RAM (a
+ * bounded LRU of decoded, verified blocks) or failed. Readers ask for blocks and wait; the fetcher
+ * (fetch.c) takes what is queued and hands back verified bytes or an error.
+ *
+ * One mutex guards every field of struct ib_store (slots, queue, LRU, counters); one condition
+ * variable wakes the readers when a block is done. The fetcher is woken through its own
+ * callback (curl_multi_wakeup) when the queue grows.
+ */
+#pragma once
+
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "index.h"
+
+enum ib_slot_state {
+        IB_ABSENT = 0,
+        IB_QUEUED,
+        IB_FETCHING,
+        IB_READY,
+        IB_FAILED,
+};
+
+struct ib_entry {
+        uint32_t block;
+        uint8_t *data;
+        struct ib_entry *prev, *next; /* LRU: head is the most recently used */
+};
+
+struct ib_slot {
+        uint8_t state;
+        uint16_t waiters; /* readers waiting for or copying from it: never evicted meanwhile */
+        time_t failed_at;
+        struct ib_entry *entry;
+};
+
+struct ib_stats {
+        unsigned long long reads, read_bytes, cache_hits, cache_misses, readahead;
+        unsigned long long transfers, transfer_failures, bytes_received, blocks_fetched, verify_failures, blocks_failed;
+};
+
+struct ib_store {
+        struct ib_index idx;
+        pthread_mutex_t lock;
+        pthread_cond_t done;
+        struct ib_slot *slots;
+        uint32_t *queue; /* ring of block numbers, capacity block_count */
+        uint32_t qhead, qlen;
+        struct ib_entry *lru_head, *lru_tail;
+        size_t cached_bytes, cache_limit;
+        uint32_t last_block; /* the last block of the previous read, for read-ahead */
+        unsigned streak;
+        unsigned max_ahead;
+        struct ib_stats stats;
+        void (*wake_fetcher)(void *);
+        void *fetcher;
+};
+
+int ib_store_init(struct ib_store *s, struct ib_index *idx, size_t cache_limit, unsigned max_ahead);
+
+/* Copies [off, off+len) of the image into buf, fetching what is missing. Returns the bytes
+ * copied, or -EIO when a block could not be fetched and verified. */
+long ib_store_read(struct ib_store *s, uint8_t *buf, uint64_t off, size_t len);
+
+/* The fetcher's side (called with the lock NOT held). ib_store_next returns the next queued
+ * block and marks it fetching, or -1 when the queue is empty. */
+long ib_store_next(struct ib_store *s);
+/* Hands back a verified block (data of ib_block_length bytes, malloc'ed; the store owns it). */
+void ib_store_ready(struct ib_store *s, uint32_t block, uint8_t *data);
+void ib_store_failed(struct ib_store *s, uint32_t block);
+
+/* The counters as "name value" lines (the FUSE file /stats). */
+int ib_store_stats(struct ib_store *s, char *buf, size_t len);

@@ -1,0 +1,147 @@
+/**
+ * `inetboot publish ROOTDIR --out DIR`: a root file system as a tree any static web server or
+ * CDN can serve, booted lazily (README, "Publishing a root"):
+ *
+ *   check ROOTDIR -> build the block daemon -> squashfs image (mksquashfs, zstd, reproducible)
+ *   -> blocks and index (inetboot-pack) -> kernel and miniroot -> sync -> root.json, last
+ *
+ *   DIR/root.json                 the manifest: the only name whose content changes
+ *   DIR/blocks/HH/HASH[.zst]      the image's blocks, by the sha256 of their bytes
+ *   DIR/index/HASH                the block index
+ *   DIR/kernel/HASH               the root's kernel
+ *   DIR/miniroot/HASH             the initramfs that mounts the image
+ *
+ * Everything but root.json is named by its content, written under a temporary name and renamed,
+ * and reused by a later publish into the same DIR: a new version costs its changed blocks. The
+ * manifest is renamed into place only after the rest is on disk (sync), so a crash or a full
+ * disk leaves the previous version whole and bootable.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { throwIfAborted, UsageError } from '../../errors.js';
+import { longBuild, run, type RunCtx } from '../../exec/run.js';
+import { checkTools, needs } from '../../exec/tools.js';
+import { checkOutputDir } from '../../files/output.js';
+import { replaceFile, writeFileReplacing } from '../../files/replace.js';
+import { trackTemp, untrackTemp } from '../../files/temp.js';
+import type { Logger } from '../../log.js';
+import { buildBlockd, DAEMON_TOOLS } from './daemon.js';
+import { MANIFEST_NAME, renderManifest, type ManifestFile, type RootManifest } from './manifest.js';
+import { buildMiniroot } from './miniroot.js';
+import { checkRootDir } from './root.js';
+
+export const DEFAULT_BLOCK_SIZE = 256 * 1024;
+export const MIN_BLOCK_SIZE = 64 * 1024;
+export const MAX_BLOCK_SIZE = 4 * 1024 * 1024;
+
+export interface PublishOptions {
+  root: string;
+  out: string;
+  blockSize: number;
+  cacheDir: string;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+export interface PublishResult extends RootManifest {
+  manifest: string;
+  sha256: string;
+  blocks_added: number;
+  blocks_reused: number;
+  bytes_written: number;
+  stored_bytes: number;
+}
+
+/** "256K", "1M", "65536" -> bytes: a power of two from 64 KiB to 4 MiB. */
+export function parseBlockSize(text: string): number {
+  const m = /^(\d+)\s*([KM]?)(i?B)?$/i.exec(text.trim());
+  const bytes = m ? Number(m[1]) * ({ '': 1, K: 1024, M: 1024 * 1024 }[(m[2] ?? '').toUpperCase()] ?? 1) : NaN;
+  if (!Number.isInteger(bytes) || bytes < MIN_BLOCK_SIZE || bytes > MAX_BLOCK_SIZE || (bytes & (bytes - 1)) !== 0) {
+    throw new UsageError(`--block-size ${text}: write a power of two from 64K to 4M, e.g. 256K (the default) or 1M`);
+  }
+  return bytes;
+}
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** Puts a file into DIR/KIND/SHA256 (unless it is there, with that content) and names it. */
+async function putContent(out: string, kind: 'kernel' | 'miniroot' | 'index', from: string, signal?: AbortSignal): Promise<ManifestFile> {
+  const sha256 = await sha256File(from);
+  const path = `${kind}/${sha256}`;
+  const target = join(out, path);
+  if (!existsSync(target) || (await sha256File(target)) !== sha256) await replaceFile(target, (tmp) => copyFile(from, tmp), { signal });
+  return { path, sha256, size: statSync(from).size };
+}
+
+export async function publish(opts: PublishOptions): Promise<PublishResult> {
+  const { logger, signal } = opts;
+  const ctx: RunCtx = { logger, signal };
+  checkTools([...needs('mksquashfs', 'busybox', 'depmod', 'ldd', 'sync'), ...DAEMON_TOOLS]);
+  const kernel = checkRootDir(opts.root);
+  checkOutputDir(opts.out, '--out');
+  for (const d of ['', 'blocks', 'index', 'kernel', 'miniroot']) mkdirSync(join(opts.out, d), { recursive: true });
+  // The image can be as big as the root: its temporary home is beside the tree, not in /tmp.
+  const work = mkdtempSync(join(opts.out, '.publish-'));
+  trackTemp(work);
+  try {
+    logger.step('building the block daemon and the packer');
+    const blockd = await buildBlockd(opts.cacheDir, ctx);
+
+    logger.step(`making the squashfs image of ${opts.root}`);
+    const image = join(work, 'image.sqfs');
+    // Reproducible: the same tree gives the same bytes (fixed times; mksquashfs sorts entries).
+    await longBuild('mksquashfs', [opts.root, image, '-comp', 'zstd', '-noappend', '-reproducible', '-mkfs-time', '0', '-all-time', '0', '-progress'], {
+      logFile: join(work, 'mksquashfs.log'),
+      logger,
+      signal,
+      progress: (line) => {
+        const pct = /(\d+)%\s*$/.exec(line)?.[1];
+        return pct === undefined ? undefined : `${pct}% of the files`;
+      },
+      everyS: 10,
+    });
+    throwIfAborted(signal);
+
+    logger.step(`cutting it into blocks of ${opts.blockSize / 1024} KiB`);
+    const indexTmp = join(work, 'index');
+    const packed = await run(blockd.pack, [image, join(opts.out, 'blocks'), indexTmp, String(opts.blockSize)], { ...ctx, logFile: join(work, 'pack.log') });
+    const counts = JSON.parse(packed.stdout) as { image_bytes: number; block_size: number; blocks: number; blocks_added: number; blocks_reused: number; bytes_written: number; stored_bytes: number };
+
+    logger.step('building the miniroot');
+    const mini = await buildMiniroot({ kernel, daemon: blockd.daemon, workDir: work, ...ctx });
+    await writeFileReplacing(join(work, 'miniroot'), mini.image, { signal });
+    logger.info(`miniroot: ${mini.files} files, ${mini.modules} modules`);
+
+    const manifest: RootManifest = {
+      image_bytes: counts.image_bytes,
+      block_size: counts.block_size,
+      blocks: counts.blocks,
+      kernel: await putContent(opts.out, 'kernel', kernel.vmlinuz, signal),
+      miniroot: await putContent(opts.out, 'miniroot', join(work, 'miniroot'), signal),
+      index: await putContent(opts.out, 'index', indexTmp, signal),
+    };
+    // Everything the manifest names is on disk before the manifest itself is.
+    await run('sync', ['-f', join(opts.out, 'blocks')], ctx);
+    throwIfAborted(signal);
+    const text = renderManifest(manifest);
+    await writeFileReplacing(join(opts.out, MANIFEST_NAME), text, { signal });
+    return {
+      manifest: MANIFEST_NAME,
+      sha256: createHash('sha256').update(text).digest('hex'),
+      ...manifest,
+      blocks_added: counts.blocks_added,
+      blocks_reused: counts.blocks_reused,
+      bytes_written: counts.bytes_written,
+      stored_bytes: counts.stored_bytes,
+    };
+  } finally {
+    untrackTemp(work);
+    rmSync(work, { recursive: true, force: true });
+  }
+}

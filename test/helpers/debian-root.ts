@@ -1,0 +1,56 @@
+/**
+ * The real Debian 12 system the lazy-root tests publish and boot: `debootstrap --variant=minbase
+ * --include=systemd-sysv,udev,linux-image-amd64 bookworm`, from the Debian mirror this machine's
+ * apt sources name (read at run time: no mirror host is written in this repository). udev is in
+ * the list because without it no device unit appears, and systemd's serial getty (BindsTo
+ * dev-ttyS0.device) would never print `login:`.
+ *
+ * Made once into the cache (~/.cache/inetboot/debian-root/KEY/root, about 600 MB, 2-4 minutes)
+ * and reused; KEY changes with the recipe. Needs root (debootstrap), as CI runs.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { longBuild } from '../../src/exec/run.js';
+import { defaultCacheDir } from '../../src/paths.js';
+
+export const DEBIAN_SUITE = 'bookworm';
+const INCLUDE = ['systemd-sysv', 'udev', 'linux-image-amd64'];
+const RECIPE = `debootstrap --variant=minbase --include=${INCLUDE.join(',')} ${DEBIAN_SUITE} (1)`;
+
+/** The first "deb" URI of the apt sources that carries the suite's main component. */
+export function debianMirror(): string {
+  const entries: { types: string[]; uris: string[]; suites: string[]; components: string[] }[] = [];
+  const dir = '/etc/apt/sources.list.d';
+  for (const f of existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.sources')) : []) {
+    for (const stanza of readFileSync(join(dir, f), 'utf8').split(/\n\s*\n/)) {
+      const field = (k: string) => new RegExp(`^${k}:\\s*(.*)$`, 'mi').exec(stanza)?.[1]?.trim().split(/\s+/) ?? [];
+      entries.push({ types: field('Types'), uris: field('URIs'), suites: field('Suites'), components: field('Components') });
+    }
+  }
+  for (const f of ['/etc/apt/sources.list', ...(existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.list')).map((n) => join(dir, n)) : [])]) {
+    if (!existsSync(f)) continue;
+    for (const line of readFileSync(f, 'utf8').split('\n')) {
+      const m = /^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)\s+(.*)$/.exec(line);
+      if (m) entries.push({ types: ['deb'], uris: [m[1]!], suites: [m[2]!], components: m[3]!.trim().split(/\s+/) });
+    }
+  }
+  const hit = entries.find((e) => e.types.includes('deb') && e.suites.includes(DEBIAN_SUITE) && e.components.includes('main') && e.uris.length > 0);
+  if (!hit) throw new Error(`no apt source of this machine carries "deb ... ${DEBIAN_SUITE} main": the Debian root cannot be made`);
+  return hit.uris[0]!;
+}
+
+/** The path of the Debian root, made now if the cache does not hold it. */
+export async function debianRoot(): Promise<string> {
+  const key = createHash('sha256').update(RECIPE).digest('hex').slice(0, 12);
+  const base = join(defaultCacheDir(), 'debian-root', key);
+  const root = join(base, 'root');
+  if (existsSync(join(base, '.complete'))) return root;
+  rmSync(base, { recursive: true, force: true });
+  mkdirSync(base, { recursive: true });
+  await longBuild('debootstrap', ['--variant=minbase', `--include=${INCLUDE.join(',')}`, DEBIAN_SUITE, root, debianMirror()], { logFile: join(base, 'debootstrap.log') });
+  // Nothing machine-specific from this run in the image: the target makes its own at boot.
+  writeFileSync(join(root, 'etc', 'machine-id'), '');
+  writeFileSync(join(base, '.complete'), `${RECIPE}\n`);
+  return root;
+}

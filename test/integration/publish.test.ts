@@ -1,0 +1,254 @@
+/**
+ * `inetboot publish` and the block daemon on this machine (no QEMU): what publish refuses, the
+ * tree it writes (content-addressed, reproducible, reusing blocks), and the daemon serving it
+ * from nginx on 127.0.0.1 through FUSE and a loop mount: the tree byte for byte, random and
+ * concurrent reads against the image made locally, a corrupted block an I/O error, a hostile
+ * index refused. Mounting needs root (as CI runs); those parts are skipped elsewhere, saying so.
+ */
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MANIFEST_NAME, parseManifest, type RootManifest } from '../../src/pipeline/publish/manifest.js';
+import { bin, cli } from '../helpers/cli.js';
+import { startNginx, type NginxServer } from '../helpers/nginx.js';
+import { outputDir } from '../helpers/paths.js';
+import { asanBlockd, leanRoot, seeded, startBlockd, type MountedBlockd } from '../helpers/published.js';
+import { sha256 } from '../helpers/target.js';
+import { scaled } from '../helpers/timeouts.js';
+
+const ROOT_USER = process.getuid?.() === 0;
+const OUT = outputDir('publish');
+let root: string;
+let manifest: RootManifest;
+let sha: string;
+const pub = join(OUT, 'tree');
+
+const publishJson = async (rootDir: string, out: string, ...extra: string[]) => {
+  const r = await bin(['publish', rootDir, '--out', out, '--json', ...extra]);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as Record<string, unknown> & { sha256: string; blocks: number; blocks_added: number; blocks_reused: number; bytes_written: number; image_bytes: number };
+};
+
+beforeAll(async () => {
+  root = await leanRoot('publish-root');
+  rmSync(pub, { recursive: true, force: true });
+  const r = await publishJson(root, pub, '--block-size', '64K');
+  sha = r.sha256;
+  manifest = parseManifest(readFileSync(join(pub, MANIFEST_NAME), 'utf8'));
+}, scaled(600_000));
+
+describe('publish refuses what it cannot publish', () => {
+  const bad = join(OUT, 'bad');
+  beforeAll(() => {
+    rmSync(bad, { recursive: true, force: true });
+    for (const d of ['empty', 'two/boot', 'nomods/boot', 'nodep/boot', 'noinit/boot']) mkdirSync(join(bad, d), { recursive: true });
+    for (const k of ['vmlinuz-6.1.0-1-amd64', 'vmlinuz-6.1.0-2-amd64']) writeFileSync(join(bad, 'two', 'boot', k), 'k');
+    for (const d of ['nomods', 'nodep', 'noinit']) writeFileSync(join(bad, d, 'boot', 'vmlinuz-6.1.0-1-amd64'), 'k');
+    mkdirSync(join(bad, 'nodep', 'lib', 'modules', '6.1.0-1-amd64'), { recursive: true });
+    mkdirSync(join(bad, 'noinit', 'lib', 'modules', '6.1.0-1-amd64'), { recursive: true });
+    for (const f of ['modules.dep', 'modules.builtin']) writeFileSync(join(bad, 'noinit', 'lib', 'modules', '6.1.0-1-amd64', f), '');
+    writeFileSync(join(bad, 'a-file'), 'x');
+  });
+
+  it.each([
+    ['no such directory', 'none', 'inetboot: error: BAD/none does not exist: name the directory of a root file system (e.g. one made by debootstrap)\n'],
+    ['a file', 'a-file', 'inetboot: error: BAD/a-file is not a directory: name the directory of a root file system (e.g. one made by debootstrap)\n'],
+    ['no kernel', 'empty', 'inetboot: error: BAD/empty has no kernel (no boot/vmlinuz-*): it must hold the kernel it boots; a root made with debootstrap --include=linux-image-amd64,systemd-sysv has them\n'],
+    ['two kernels', 'two', 'inetboot: error: BAD/two has 2 kernels (boot/vmlinuz-6.1.0-1-amd64, boot/vmlinuz-6.1.0-2-amd64): remove all but the one to boot\n'],
+    ['no modules', 'nomods', "inetboot: error: BAD/nomods has boot/vmlinuz-6.1.0-1-amd64 but no lib/modules/6.1.0-1-amd64/: the kernel's modules are missing; a root made with debootstrap --include=linux-image-amd64,systemd-sysv has them\n"],
+    ['no modules.dep', 'nodep', 'inetboot: error: BAD/nodep: lib/modules/6.1.0-1-amd64/modules.dep is missing: run "depmod -b BAD/nodep 6.1.0-1-amd64"\n'],
+    ['no init', 'noinit', 'inetboot: error: BAD/noinit has no sbin/init: the miniroot starts it after switching to the root; install an init (systemd-sysv)\n'],
+  ])('%s', async (_what, dir, message) => {
+    const r = await cli('publish', join(bad, dir), '--out', join(bad, 'out'));
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: message.replaceAll('BAD', bad) });
+    expect(existsSync(join(bad, 'out'))).toBe(false);
+  });
+
+  it('a bad --block-size, and an --out that is a file', async () => {
+    const r = await cli('publish', root, '--out', join(bad, 'out'), '--block-size', '100K');
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: 'inetboot: error: --block-size 100K: write a power of two from 64K to 4M, e.g. 256K (the default) or 1M\n' });
+    const f = await cli('publish', root, '--out', join(bad, 'a-file'));
+    expect({ code: f.code, stderr: f.stderr }).toEqual({ code: 2, stderr: `inetboot: error: --out ${join(bad, 'a-file')} is a file: name a directory (it is created when missing)\n` });
+  });
+});
+
+describe('the published tree', () => {
+  it('holds the manifest, and every name it gives is the sha256 of the file', () => {
+    expect(manifest.block_size).toBe(64 * 1024);
+    for (const f of [manifest.kernel, manifest.miniroot, manifest.index]) {
+      const bytes = readFileSync(join(pub, f.path));
+      expect(bytes.length, f.path).toBe(f.size);
+      expect(sha256(bytes), f.path).toBe(f.sha256);
+    }
+    expect(sha256(readFileSync(join(pub, MANIFEST_NAME)))).toBe(sha);
+    expect(readFileSync(join(pub, manifest.kernel.path)).equals(readFileSync(join(root, 'boot', readdirSync(join(root, 'boot'))[0]!)))).toBe(true);
+    expect(readdirSync(pub).sort()).toEqual(['blocks', 'index', 'kernel', 'miniroot', 'root.json']);
+  });
+
+  it('stores blocks in 256 sharded folders, named by the hash of their bytes', () => {
+    const shards = readdirSync(join(pub, 'blocks'));
+    expect(shards.every((s) => /^[0-9a-f]{2}$/.test(s))).toBe(true);
+    const files = shards.flatMap((s) => readdirSync(join(pub, 'blocks', s)).map((f) => join(s, f)));
+    expect(files.every((f) => /^([0-9a-f]{2})\/\1[0-9a-f]{62}(\.zst)?$/.test(f))).toBe(true);
+    // Raw blocks hash to their own name (zstd ones are checked through the daemon below).
+    const raw = files.filter((f) => !f.endsWith('.zst')).slice(0, 20);
+    for (const f of raw) expect(sha256(readFileSync(join(pub, 'blocks', f)))).toBe(f.slice(3));
+    // The text file compresses: some blocks are stored as zstd.
+    expect(files.some((f) => f.endsWith('.zst'))).toBe(true);
+  });
+
+  it('is reproducible: the same root gives the same manifest, byte for byte', async () => {
+    const again = join(OUT, 'again');
+    rmSync(again, { recursive: true, force: true });
+    const r = await publishJson(root, again, '--block-size', '64K');
+    expect(r.sha256).toBe(sha);
+    expect(readFileSync(join(again, MANIFEST_NAME)).equals(readFileSync(join(pub, MANIFEST_NAME)))).toBe(true);
+  }, scaled(600_000));
+
+  it('a new version into the same DIR costs only its changed blocks, and the old blocks stay', async () => {
+    const same = await publishJson(root, pub, '--block-size', '64K');
+    expect({ added: same.blocks_added, reused: same.blocks_reused, written: same.bytes_written }).toEqual({ added: 0, reused: same.blocks, written: 0 });
+    const before = new Set(readdirSync(join(pub, 'blocks')).flatMap((s) => readdirSync(join(pub, 'blocks', s))));
+    appendFileSync(join(root, 'srv', 'data', 'text.txt'), 'one more line\n');
+    const next = await publishJson(root, pub, '--block-size', '64K');
+    expect(next.sha256).not.toBe(sha);
+    expect(next.blocks_added).toBeGreaterThan(0);
+    expect(next.blocks_added).toBeLessThan(next.blocks / 4);
+    const after = new Set(readdirSync(join(pub, 'blocks')).flatMap((s) => readdirSync(join(pub, 'blocks', s))));
+    for (const b of before) expect(after.has(b)).toBe(true);
+    // Back to the first version for the tests below.
+    writeFileSync(join(root, 'srv', 'data', 'text.txt'), 'the lean root of the inetboot tests\n'.repeat(20000));
+    expect((await publishJson(root, pub, '--block-size', '64K')).sha256).toBe(sha);
+  }, scaled(900_000));
+
+  it('--out that cannot be written: exit 1 with the reason, nothing half-written', async () => {
+    const ro = join(OUT, 'ro');
+    rmSync(ro, { recursive: true, force: true });
+    mkdirSync(ro);
+    writeFileSync(join(ro, 'blocks'), 'a file where a directory must be');
+    const r = await cli('publish', root, '--out', ro);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/EEXIST|ENOTDIR|not a directory|file already exists/);
+    expect(readdirSync(ro)).toEqual(['blocks']);
+    chmodSync(ro, 0o755);
+  });
+});
+
+describe.skipIf(!ROOT_USER)('the block daemon serving the tree (FUSE and loop mounts need root)', () => {
+  let nginx: NginxServer;
+  let daemon: string;
+  let local: string;
+  let d: MountedBlockd;
+  const args = (src = nginx.url('')) => ['--source', src, '--index-sha256', manifest.index.sha256, '--index-size', String(manifest.index.size)];
+
+  beforeAll(async () => {
+    daemon = await asanBlockd();
+    nginx = await startNginx({ root: pub, name: 'publish-nginx' });
+    // The image made here with publish's own options must be the image the daemon serves.
+    local = join(OUT, 'local.sqfs');
+    rmSync(local, { force: true });
+    await execa('mksquashfs', [root, local, '-comp', 'zstd', '-noappend', '-reproducible', '-mkfs-time', '0', '-all-time', '0', '-no-progress', '-quiet']);
+    d = await startBlockd(daemon, args());
+  }, scaled(600_000));
+
+  afterAll(async () => {
+    await d?.stop();
+    await nginx?.stop();
+  });
+
+  it('serves the image byte for byte, and the loop-mounted squashfs is the root', async () => {
+    expect(statSync(d.image).size).toBe(manifest.image_bytes);
+    expect((await execa('cmp', [d.image, local], { reject: false })).exitCode).toBe(0);
+    const mnt = join(OUT, 'mnt');
+    mkdirSync(mnt, { recursive: true });
+    await execa('mount', ['-t', 'squashfs', '-o', 'ro,loop', d.image, mnt]);
+    try {
+      const diff = await execa('diff', ['-r', '--no-dereference', root, mnt], { reject: false });
+      expect(diff.exitCode, diff.stdout).toBe(0);
+    } finally {
+      await execa('umount', [mnt]);
+    }
+    expect(d.stats().verify_failures).toBe(0);
+  }, scaled(300_000));
+
+  it('random and concurrent reads match the local image', async () => {
+    const want = readFileSync(local);
+    const reads = Array.from({ length: 64 }, (_, i) => {
+      const off = Math.floor((seeded(4, i + 7).readUInt32LE(0) / 2 ** 32) * (want.length - 1));
+      return { off, len: Math.min(1 + ((i * 7919) % 300_000), want.length - off) };
+    });
+    const { open } = await import('node:fs/promises');
+    const fh = await open(d.image, 'r');
+    try {
+      await Promise.all(
+        reads.map(async ({ off, len }) => {
+          const buf = Buffer.alloc(len);
+          const { bytesRead } = await fh.read(buf, 0, len, off);
+          expect(bytesRead).toBe(len);
+          expect(buf.equals(want.subarray(off, off + len)), `at ${off}`).toBe(true);
+        }),
+      );
+    } finally {
+      await fh.close();
+    }
+  }, scaled(120_000));
+
+  it('a corrupted block is an I/O error naming the block and its URL, never wrong bytes', async () => {
+    const idx = readFileSync(join(pub, manifest.index.path));
+    // Block 3's record: sha256 at 32 + 40 * 3; its file on the server is replaced by other bytes.
+    const rec = 32 + 40 * 3;
+    const hex = idx.subarray(rec, rec + 32).toString('hex');
+    const name = `${hex.slice(0, 2)}/${hex}${idx[rec + 36] === 1 ? '.zst' : ''}`;
+    const file = join(pub, 'blocks', name);
+    const saved = readFileSync(file);
+    writeFileSync(file, Buffer.alloc(saved.length, 0x55));
+    const fresh = await startBlockd(daemon, args());
+    try {
+      const r = await execa('dd', [`if=${fresh.image}`, 'of=/dev/null', 'bs=65536', 'skip=3', 'count=1'], { reject: false });
+      expect(r.exitCode).not.toBe(0);
+      expect(r.stderr).toMatch(/Input\/output error/);
+      expect(fresh.log()).toContain(`block 3 (${hex.slice(0, 16)}...) from ${nginx.url(`blocks/${name}`)}: `);
+      expect(fresh.log()).toContain(`block 3 (${hex}) refused or unreachable on every source`);
+      expect(fresh.stats().verify_failures).toBeGreaterThan(0);
+      // The blocks around it still read.
+      const ok = await execa('dd', [`if=${fresh.image}`, 'of=/dev/null', 'bs=65536', 'skip=4', 'count=2'], { reject: false });
+      expect(ok.exitCode, ok.stderr).toBe(0);
+    } finally {
+      await fresh.stop();
+      writeFileSync(file, saved);
+    }
+  }, scaled(120_000));
+
+  it('an index that is truncated, or not the pinned one, is refused and nothing is mounted', async () => {
+    const hostile = join(OUT, 'hostile-tree');
+    rmSync(hostile, { recursive: true, force: true });
+    mkdirSync(join(hostile, 'index'), { recursive: true });
+    const idx = readFileSync(join(pub, manifest.index.path));
+    writeFileSync(join(hostile, 'index', manifest.index.sha256), idx.subarray(0, idx.length - 40));
+    const srv = await startNginx({ root: hostile, name: 'publish-hostile' });
+    try {
+      await expect(startBlockd(daemon, args(srv.url('')))).rejects.toThrow(
+        new RegExp(`index ${srv.url(`index/${manifest.index.sha256}`).replace(/[.?]/g, '\\$&')} refused: ${idx.length - 40} bytes with sha256 [0-9a-f]{64}, expected ${idx.length} bytes`),
+      );
+      // Bytes beyond the pinned size are cut off, not kept.
+      writeFileSync(join(hostile, 'index', manifest.index.sha256), Buffer.concat([idx, Buffer.alloc(100)]));
+      await expect(startBlockd(daemon, args(srv.url('')))).rejects.toThrow(`more than the ${idx.length} bytes it must have`);
+    } finally {
+      await srv.stop();
+    }
+  }, scaled(120_000));
+});
+
+describe('the index parser under libFuzzer (a short run)', () => {
+  it('survives random and mutated indexes', async () => {
+    const dir = outputDir('blockd-fuzz');
+    const corpus = join(dir, 'corpus');
+    mkdirSync(corpus, { recursive: true });
+    writeFileSync(join(corpus, 'published'), readFileSync(join(pub, manifest.index.path)));
+    await execa('make', ['-C', join(process.cwd(), 'daemon'), `OUT=${dir}`, 'fuzz']);
+    const r = await execa(join(dir, 'fuzz-index'), ['-max_total_time=20', '-rss_limit_mb=1024', corpus], { reject: false, all: true, cwd: dir });
+    expect(r.exitCode, r.all?.split('\n').slice(-20).join('\n')).toBe(0);
+    expect(r.all).toMatch(/Done \d+ runs in \d+ second/);
+  }, scaled(180_000));
+});
