@@ -17,7 +17,7 @@ int ib_store_init(struct ib_store *s, struct ib_index *idx, size_t cache_limit, 
                 return -ENOMEM;
         s->cache_limit = cache_limit;
         s->max_ahead = max_ahead;
-        s->last_block = UINT32_MAX;
+        s->next_off = UINT64_MAX;
         pthread_mutex_init(&s->lock, NULL);
         pthread_cond_init(&s->done, NULL);
         return 0;
@@ -98,16 +98,18 @@ long ib_store_read(struct ib_store *s, uint8_t *buf, uint64_t off, size_t len) {
                         s->stats.cache_misses++;
                 queued |= want(s, b);
         }
-        /* Read-ahead: a read that starts where the previous one ended (or in the block after)
-         * doubles how far ahead blocks are fetched, up to max_ahead. */
-        if (s->last_block != UINT32_MAX && (first == s->last_block || first == s->last_block + 1))
-                s->streak = s->streak < 16 ? s->streak + 1 : s->streak;
+        /* Read-ahead, only for a reader that streams: a read that starts exactly where the
+         * previous one ended extends the run; once the run covers two blocks, the blocks after it
+         * are fetched too, one more for each block the run covers, up to max_ahead. Scattered
+         * reads (metadata, small files, a library's pages) fetch only what they touch: in a
+         * boot most reads are of that kind, and every block fetched for nothing is network. */
+        if (off == s->next_off)
+                s->run_bytes += len;
         else
-                s->streak = 0;
-        s->last_block = last;
-        unsigned ahead = s->streak ? 1u << (s->streak < 5 ? s->streak : 5) : 0;
-        if (ahead > s->max_ahead)
-                ahead = s->max_ahead;
+                s->run_bytes = len;
+        s->next_off = off + len;
+        uint64_t run_blocks = s->run_bytes / bs;
+        unsigned ahead = run_blocks >= 2 ? (unsigned)(run_blocks < s->max_ahead ? run_blocks : s->max_ahead) : 0;
         for (uint32_t b = last + 1; b <= last + ahead && b < s->idx.block_count; b++) {
                 if (want(s, b)) {
                         queued = 1;

@@ -49,8 +49,8 @@ struct ib_store {
         uint32_t qhead, qlen;
         struct ib_entry *lru_head, *lru_tail;
         size_t cached_bytes, cache_limit;
-        uint32_t last_block; /* the last block of the previous read, for read-ahead */
-        unsigned streak;
+        uint64_t next_off;  /* where the previous read ended, for read-ahead */
+        uint64_t run_bytes; /* the bytes read back to back up to next_off */
         unsigned max_ahead;
         struct ib_stats stats;
         void (*wake_fetcher)(void *);

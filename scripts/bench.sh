@@ -4,11 +4,31 @@
 # UEFI) until the preboot has a DHCP lease ("inetboot: network:" on the console).
 #
 #   bash scripts/bench.sh [--boot] [--kernel-source DIR|TARBALL]
+#   bash scripts/bench.sh root [--memory]
+#
+# `root`: a published Debian 12 root booted three ways side by side, lazily over HTTP, after
+# downloading the whole image, and from a local disk (bench/root.bench.ts says how): seconds to
+# login:, bytes and requests served, and with --memory the smallest -m each way boots with
+# (many more boots: about half an hour). Needs root (debootstrap, FUSE), as the tests do.
 #
 # The kernel-source backend builds its kernel once (about 5 minutes on 2 cores) and reuses it
 # from ~/.cache/inetboot afterwards. Everything it writes stays in test-output/bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = root ]; then
+	shift
+	memory=0
+	case "${1:-}" in
+	--memory) memory=1 ;;
+	'') ;;
+	*) echo "usage: $0 root [--memory]" >&2; exit 2 ;;
+	esac
+	npx tsc -p tsconfig.json
+	INETBOOT_BENCH_MEMORY=$memory npx vitest run --config bench/vitest.config.ts
+	cat test-output/bench/root.txt
+	exit 0
+fi
 
 boot=no
 kernel_source=/usr/src/linux-source-6.1.tar.xz

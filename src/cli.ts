@@ -77,13 +77,15 @@ export function buildProgram(io: Io, signal?: AbortSignal): Command {
     .addOption(configOption())
     .requiredOption('--id <id>', 'entry id: [a-z0-9][a-z0-9._-]*')
     .requiredOption('--title <title>', 'menu title')
-    .requiredOption('--kernel <url>', 'http(s) URL of the kernel')
+    .option('--kernel <url>', 'http(s) URL of the kernel (or --root)')
     .option('--kernel-sha256 <hex>', 'sha256 the kernel must have')
     .option('--initrd <url>', 'http(s) URL of the initrd')
     .option('--initrd-sha256 <hex>', 'sha256 the initrd must have')
+    .option('--root <url>', 'http(s) URL of the root.json of a root made by inetboot publish (instead of --kernel)')
+    .option('--root-sha256 <hex>', 'sha256 of that root.json, as inetboot publish printed it (required with --root)')
     .option('--append <args>', "the target kernel's command line")
     .option('--default', 'make this the default entry')
-    .addHelpText('after', '\nExample:\n  inetboot add-entry --id debian --title "Debian 12 installer" \\\n    --kernel http://10.0.2.2:8080/linux --initrd http://10.0.2.2:8080/initrd.gz --append "console=ttyS0"')
+    .addHelpText('after', '\nExample:\n  inetboot add-entry --id debian --title "Debian 12 installer" \\\n    --kernel http://10.0.2.2:8080/linux --initrd http://10.0.2.2:8080/initrd.gz --append "console=ttyS0"\n  inetboot add-entry --id debian-live --title "Debian 12 (root over HTTP)" \\\n    --root http://10.0.2.2:8080/debian12/root.json --root-sha256 HEX --append "console=ttyS0"')
     .action(async (opts) => addEntryCommand(opts, ctx()));
 
   program

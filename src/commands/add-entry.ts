@@ -10,8 +10,10 @@ export interface AddEntryOptions {
   config: string;
   id: string;
   title: string;
-  kernel: string;
+  kernel?: string;
   kernelSha256?: string;
+  root?: string;
+  rootSha256?: string;
   initrd?: string;
   initrdSha256?: string;
   append?: string;
@@ -28,6 +30,8 @@ const FLAGS: { key: FlagKey; flag: string; schema: z.ZodType<string, string> }[]
   { key: 'kernelSha256', flag: '--kernel-sha256', schema: sha256Schema },
   { key: 'initrd', flag: '--initrd', schema: urlSchema },
   { key: 'initrdSha256', flag: '--initrd-sha256', schema: sha256Schema },
+  { key: 'root', flag: '--root', schema: urlSchema },
+  { key: 'rootSha256', flag: '--root-sha256', schema: sha256Schema },
   { key: 'append', flag: '--append', schema: appendSchema },
 ];
 
@@ -48,12 +52,21 @@ export function entryFromFlags(opts: AddEntryOptions): NewEntry {
     else problems.push(`${flag}: ${r.error.issues[0]?.message ?? 'is not valid'}`);
   }
   if (opts.initrdSha256 !== undefined && opts.initrd === undefined) problems.push('--initrd-sha256: needs --initrd with the URL it belongs to');
+  if (opts.kernelSha256 !== undefined && opts.kernel === undefined) problems.push('--kernel-sha256: needs --kernel with the URL it belongs to');
+  if (opts.kernel === undefined && opts.root === undefined) problems.push('give --kernel URL (a kernel to kexec) or --root URL (the root.json of a root published with inetboot publish)');
+  if (opts.kernel !== undefined && opts.root !== undefined) problems.push('--root: cannot be combined with --kernel: a published root brings its own kernel; add two entries');
+  if (opts.root !== undefined && opts.initrd !== undefined) problems.push('--initrd: cannot be combined with --root: a published root brings its own miniroot');
+  if (opts.root !== undefined && opts.rootSha256 === undefined) problems.push('--root: needs --root-sha256 HEX, the sha256 inetboot publish printed (an unverified root is written by hand: root_unverified: true)');
+  if (opts.rootSha256 !== undefined && opts.root === undefined) problems.push('--root-sha256: needs --root with the URL it belongs to');
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
   const artifact = (url: string, sha256: string | undefined) => (sha256 === undefined ? { url } : { url, sha256 });
+  const kernel = v.kernel ?? opts.kernel;
+  const root = v.root ?? opts.root;
   return {
     id: v.id ?? opts.id,
     title: v.title ?? opts.title,
-    kernel: artifact(v.kernel ?? opts.kernel, v.kernelSha256),
+    ...(kernel !== undefined && { kernel: artifact(kernel, v.kernelSha256) }),
+    ...(root !== undefined && { root: artifact(root, v.rootSha256) }),
     ...(v.initrd !== undefined && { initrd: artifact(v.initrd, v.initrdSha256) }),
     ...(v.append !== undefined && { append: v.append }),
   };

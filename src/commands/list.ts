@@ -24,8 +24,9 @@ export function formatTable(config: Config, file: string): string {
 
 /** The KERNEL column: what the entry boots (entry kinds: README, "Entry kinds"). */
 function bootsWhat(e: Entry): string {
-  const a = e.kernel ?? e.iscript;
+  const a = e.kernel ?? e.iscript ?? e.root;
   if (!a) return 'shell in the preboot';
   const what = describeSources(a) + (a.sha256 ? ' (sha256)' : '');
+  if (e.root) return `root ${what}${a.sha256 ? '' : ' (UNVERIFIED)'}`;
   return e.iscript ? `iscript ${what}` : e.hypervisor ? `${what} under Xen` : what;
 }

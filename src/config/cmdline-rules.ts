@@ -1,7 +1,7 @@
 /**
  * The command lines a target really gets, checked against the limits of what reads them.
  * `append` alone is checked by the schema (2047 bytes); here is what is added to it:
- *   - kernel entries: with pass_network: true the preboot adds " ip=..." (lib/inetboot/net.sh
+ *   - kernel and root entries: with pass_network: true the preboot adds " ip=..." (lib/inetboot/net.sh
  *     net_target_cmdline) unless append has a kernel parameter ip= of its own; the kernel's
  *     limit is 2047 bytes (COMMAND_LINE_SIZE 2048 with the NUL on x86).
  *   - xen entries: Xen copies dom0's command line into a buffer of MAX_GUEST_CMDLINE (1024,
@@ -43,7 +43,7 @@ export function cmdlineRules(config: Config, file: string, locate: Locate): Conf
     const kind = entryKind(e);
     const bytes = Buffer.byteLength(e.append);
     const at = { file, line: locate(['entries', i, 'append']), path: `entries[${i}].append` };
-    if (kind === 'kernel' && config.pass_network && !kernelParamsOf(e.append).some(([k]) => k === 'ip')) {
+    if ((kind === 'kernel' || kind === 'root') && config.pass_network && !kernelParamsOf(e.append).some(([k]) => k === 'ip')) {
       const total = bytes + MAX_PASS_NETWORK_BYTES;
       if (total > MAX_CMDLINE) {
         problems.push({

@@ -22,8 +22,10 @@ import type { Artifact } from './schema.js';
 export interface NewEntry {
   id: string;
   title: string;
-  kernel: Artifact;
+  /** Exactly one of kernel and root. */
+  kernel?: Artifact;
   initrd?: Artifact;
+  root?: Artifact;
   append?: string;
 }
 
@@ -215,8 +217,10 @@ function entryNode(doc: Document, entry: NewEntry): YAMLMap {
     map.flow = false;
     return map;
   };
-  const value: Record<string, unknown> = { id: entry.id, title: entry.title, kernel: artifact(entry.kernel) };
+  const value: Record<string, unknown> = { id: entry.id, title: entry.title };
+  if (entry.kernel) value.kernel = artifact(entry.kernel);
   if (entry.initrd) value.initrd = artifact(entry.initrd);
+  if (entry.root) value.root = artifact(entry.root);
   if (entry.append !== undefined) value.append = entry.append;
   return doc.createNode(value) as YAMLMap;
 }

@@ -6,7 +6,7 @@ import type { ConfigProblem } from '../errors.js';
 import type { Locate } from './rules.js';
 import { artifactUrls, type Config, type Entry } from './schema.js';
 
-const ARTIFACT_FIELDS = ['kernel', 'initrd', 'hypervisor', 'iscript'] as const;
+const ARTIFACT_FIELDS = ['kernel', 'initrd', 'hypervisor', 'iscript', 'root'] as const;
 
 /** Every URL an entry may download from, mirror groups expanded. */
 export function entryUrls(e: Entry, mirrors: Config['mirrors']): string[] {

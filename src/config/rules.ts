@@ -51,7 +51,7 @@ function mirrorGroupsExist(config: Config, file: string, locate: Locate): Config
   const groups = Object.keys(config.mirrors ?? {});
   const problems: ConfigProblem[] = [];
   config.entries.forEach((entry, i) => {
-    for (const field of ['kernel', 'initrd', 'hypervisor', 'iscript'] as const) {
+    for (const field of ['kernel', 'initrd', 'hypervisor', 'iscript', 'root'] as const) {
       const name = entry[field]?.mirror;
       if (name === undefined || groups.includes(name)) continue;
       const message =
@@ -66,23 +66,34 @@ function mirrorGroupsExist(config: Config, file: string, locate: Locate): Config
 
 /**
  * An entry boots exactly one thing: a kernel (under Xen when hypervisor: is given), an iscript,
- * or a shell. The keys that only make sense with one of them are refused elsewhere.
+ * a published root, or a shell. The keys that only make sense with one of them are refused elsewhere.
  */
 function entryKinds(config: Config, file: string, locate: Locate): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   config.entries.forEach((e, i) => {
     const at = (key: string | undefined, message: string) =>
       problems.push({ file, line: locate(key ? ['entries', i, key] : ['entries', i]), path: key ? `entries[${i}].${key}` : `entries[${i}]`, message });
-    const kinds = (['kernel', 'iscript', 'shell'] as const).filter((k) => e[k] !== undefined);
+    const kinds = (['kernel', 'iscript', 'root', 'shell'] as const).filter((k) => e[k] !== undefined);
     if (kinds.length === 0) {
-      at(undefined, 'boots nothing: write kernel: URL (a Linux kernel; add hypervisor: URL to start it under Xen), iscript: URL (a script the preboot runs), or shell: true (a shell in the preboot)');
+      at(
+        undefined,
+        'boots nothing: write kernel: URL (a Linux kernel; add hypervisor: URL to start it under Xen), iscript: URL (a script the preboot runs), root: {url: URL/root.json, sha256: HEX} (a root published with inetboot publish), or shell: true (a shell in the preboot)',
+      );
     }
     for (const k of kinds.slice(1)) {
-      at(k, `cannot be combined with ${kinds[0]}: an entry boots one of kernel, iscript or shell; make two entries`);
+      at(k, `cannot be combined with ${kinds[0]}: an entry boots one of kernel, iscript, root or shell; make two entries`);
     }
+    if (e.root !== undefined && e.root.sha256 === undefined && e.root_unverified !== true) {
+      at('root', 'has no sha256: pin the manifest with sha256: HEX (inetboot publish prints it), or write root_unverified: true beside root: to boot it unchecked (the preboot then warns at every boot)');
+    }
+    if (e.root !== undefined && e.tls_verify === false) {
+      at('tls_verify', "cannot be false for a root: the miniroot's block daemon always checks certificates; remove it, or serve the root over http:// (every block is checked by its sha256 either way)");
+    }
+    if (e.root_unverified !== undefined && e.root === undefined) at('root_unverified', 'needs root: in the same entry');
+    if (e.root_unverified !== undefined && e.root?.sha256 !== undefined) at('root_unverified', 'contradicts root.sha256: the manifest is pinned; remove root_unverified');
     if (e.hypervisor_append !== undefined && e.hypervisor === undefined) at('hypervisor_append', 'needs hypervisor: in the same entry (it is Xen\'s command line)');
     if (e.kernel !== undefined) return;
-    if (e.initrd !== undefined) at('initrd', 'needs kernel: in the same entry (an iscript downloads its own files with ib_fetch)');
+    if (e.initrd !== undefined) at('initrd', e.root ? 'cannot be combined with root: the published root brings its own kernel and miniroot' : 'needs kernel: in the same entry (an iscript downloads its own files with ib_fetch)');
     if (e.hypervisor !== undefined) at('hypervisor', 'needs kernel: (the dom0 kernel) in the same entry (an iscript starts Xen with ib_boot_xen)');
     if (e.shell && e.append !== '') at('append', 'is only for an entry with kernel: or iscript:; a shell entry boots nothing');
   });

@@ -207,6 +207,7 @@ export const entryIdSchema = z
  * An entry is one of three kinds (checked in rules.ts, which can name the lines):
  *   kernel (+ initrd, append), optionally under a Xen hypervisor (hypervisor, hypervisor_append);
  *   iscript: a script the preboot downloads and runs (see README, "Entry kinds");
+ *   root: a root published with `inetboot publish`, mounted lazily over HTTP;
  *   shell: true, a BusyBox shell in the preboot with the network up.
  */
 export { IPV4_RE };
@@ -275,6 +276,10 @@ export const entrySchema = z.strictObject({
   hypervisor: artifactSchema.optional(),
   hypervisor_append: appendSchema.optional(),
   iscript: artifactSchema.optional(),
+  /** A root published with `inetboot publish`: its manifest, root.json (README, "Publishing a root"). */
+  root: artifactSchema.optional(),
+  /** true: the root's manifest is not pinned (no sha256); the preboot warns loudly at every boot. */
+  root_unverified: z.literal(true, { error: 'must be true (boot the root without checking its manifest), or leave the key out' }).optional(),
   shell: z.literal(true, { error: 'must be true (a shell entry), or leave the key out' }).optional(),
 });
 
@@ -315,12 +320,13 @@ export const configSchema = z.strictObject({
 
 export type Artifact = z.output<typeof artifactSchema>;
 export type Entry = z.output<typeof entrySchema>;
-export type EntryKind = 'kernel' | 'xen' | 'iscript' | 'shell';
+export type EntryKind = 'kernel' | 'xen' | 'iscript' | 'root' | 'shell';
 
-/** What booting the entry does; rules.ts guarantees exactly one of kernel, iscript, shell. */
-export function entryKind(e: Pick<Entry, 'kernel' | 'hypervisor' | 'iscript' | 'shell'>): EntryKind {
+/** What booting the entry does; rules.ts guarantees exactly one of kernel, iscript, root, shell. */
+export function entryKind(e: Pick<Entry, 'kernel' | 'hypervisor' | 'iscript' | 'root' | 'shell'>): EntryKind {
   if (e.shell) return 'shell';
   if (e.iscript) return 'iscript';
+  if (e.root) return 'root';
   return e.hypervisor ? 'xen' : 'kernel';
 }
 export type Config = z.output<typeof configSchema>;

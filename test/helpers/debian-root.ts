@@ -1,12 +1,19 @@
 /**
  * The real Debian 12 system the lazy-root tests publish and boot: `debootstrap --variant=minbase
- * --include=systemd-sysv,udev,linux-image-amd64 bookworm`, from the Debian mirror this machine's
- * apt sources name (read at run time: no mirror host is written in this repository). udev is in
- * the list because without it no device unit appears, and systemd's serial getty (BindsTo
- * dev-ttyS0.device) would never print `login:`.
+ * --include=systemd-sysv,udev,linux-image-amd64,iproute2,python3,perl,g++,git,vim bookworm`, from the Debian
+ * mirror this machine's apt sources name (read at run time: no mirror host is written in this
+ * repository). udev is in the list because without it no device unit appears, and systemd's
+ * serial getty (BindsTo dev-ttyS0.device) would never print `login:`; python3, perl, g++, git and vim
+ * make it the size of a small server (an image larger than the RAM test's -m: test/boot/root.test.ts),
+ * most of which a boot never reads.
  *
- * Made once into the cache (~/.cache/inetboot/debian-root/KEY/root, about 600 MB, 2-4 minutes)
- * and reused; KEY changes with the recipe. Needs root (debootstrap), as CI runs.
+ * Then what an image builder does: the downloaded packages are removed (apt-get clean), the
+ * machine-id emptied (the target makes its own), and root's password emptied so that the tests
+ * can log in on the serial console and look at the mounts (Debian's pam_unix allows an empty
+ * password: `nullok`). A test system only: never publish a root with an empty password.
+ *
+ * Made once into the cache (~/.cache/inetboot/debian-root/KEY/root, 3-5 minutes) and reused;
+ * KEY changes with the recipe. Needs root (debootstrap), as CI runs.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,8 +22,8 @@ import { longBuild } from '../../src/exec/run.js';
 import { defaultCacheDir } from '../../src/paths.js';
 
 export const DEBIAN_SUITE = 'bookworm';
-const INCLUDE = ['systemd-sysv', 'udev', 'linux-image-amd64'];
-const RECIPE = `debootstrap --variant=minbase --include=${INCLUDE.join(',')} ${DEBIAN_SUITE} (1)`;
+const INCLUDE = ['systemd-sysv', 'udev', 'linux-image-amd64', 'iproute2', 'python3', 'perl', 'g++', 'git', 'vim'];
+const RECIPE = `debootstrap --variant=minbase --include=${INCLUDE.join(',')} ${DEBIAN_SUITE}; apt-get clean; empty machine-id and root password (3)`;
 
 /** The first "deb" URI of the apt sources that carries the suite's main component. */
 export function debianMirror(): string {
@@ -49,8 +56,13 @@ export async function debianRoot(): Promise<string> {
   rmSync(base, { recursive: true, force: true });
   mkdirSync(base, { recursive: true });
   await longBuild('debootstrap', ['--variant=minbase', `--include=${INCLUDE.join(',')}`, DEBIAN_SUITE, root, debianMirror()], { logFile: join(base, 'debootstrap.log') });
+  const archives = join(root, 'var', 'cache', 'apt', 'archives');
+  for (const f of readdirSync(archives)) if (f.endsWith('.deb')) rmSync(join(archives, f));
+  for (const f of ['pkgcache.bin', 'srcpkgcache.bin']) rmSync(join(root, 'var', 'cache', 'apt', f), { force: true });
   // Nothing machine-specific from this run in the image: the target makes its own at boot.
   writeFileSync(join(root, 'etc', 'machine-id'), '');
+  const shadow = join(root, 'etc', 'shadow');
+  writeFileSync(shadow, readFileSync(shadow, 'utf8').replace(/^root:[^:]*:/m, 'root::'));
   writeFileSync(join(base, '.complete'), `${RECIPE}\n`);
   return root;
 }

@@ -172,3 +172,20 @@ function readOr(path: string): string {
 function tail(text: string, n = 20): string {
   return text.split('\n').slice(-n).join('\n');
 }
+
+export interface AccessLogRequest {
+  path: string;
+  status: number;
+  /** The body bytes nginx sent ($body_bytes_sent). */
+  bytes: number;
+}
+
+/** The GET requests of an access log in nginx's default (combined) format. */
+export function accessLogRequests(file: string): AccessLogRequest[] {
+  const out: AccessLogRequest[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /"GET (\S+) HTTP\/[0-9.]+" (\d{3}) (\d+)/.exec(line);
+    if (m) out.push({ path: m[1]!, status: Number(m[2]), bytes: Number(m[3]) });
+  }
+  return out;
+}

@@ -70,6 +70,34 @@ describe('add-entry', () => {
     expect(readFileSync(file, 'utf8')).toBe(EXAMPLE);
   });
 
+  test('--root adds a root entry pinned by --root-sha256, which the config then loads', async () => {
+    const file = newConfigPath();
+    writeFileSync(file, EXAMPLE);
+    const r = await run('add-entry', '-c', file, '--id', 'd12', '--title', 'Debian 12', '--root', 'http://10.0.2.2:8080/d12/root.json', '--root-sha256', HEX, '--append', 'console=ttyS0');
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(`${EXAMPLE}  - id: d12\n    title: Debian 12\n    root:\n      url: http://10.0.2.2:8080/d12/root.json\n      sha256: "${HEX}"\n    append: console=ttyS0\n`);
+    expect((await run('list', '-c', file)).stdout).toContain('d12     Debian 12            root http://10.0.2.2:8080/d12/root.json (sha256)');
+  });
+
+  test('--root without its sha256, or beside --kernel or --initrd, is refused and the file is unchanged', async () => {
+    const file = newConfigPath();
+    writeFileSync(file, EXAMPLE);
+    const base = ['add-entry', '-c', file, '--id', 'd12', '--title', 'D'];
+    expect(await run(...base, '--root', 'http://10.0.2.2:8080/d12/root.json')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'inetboot: error: --root: needs --root-sha256 HEX, the sha256 inetboot publish printed (an unverified root is written by hand: root_unverified: true)\n',
+    });
+    const both = await run(...base, '--root', 'http://10.0.2.2:8080/d12/root.json', '--root-sha256', HEX, '--kernel', 'http://10.0.2.2:8080/linux', '--initrd', 'http://10.0.2.2:8080/initrd');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toBe(
+      'inetboot: error: --root: cannot be combined with --kernel: a published root brings its own kernel; add two entries\n--initrd: cannot be combined with --root: a published root brings its own miniroot\n',
+    );
+    expect((await run(...base)).stderr).toBe('inetboot: error: give --kernel URL (a kernel to kexec) or --root URL (the root.json of a root published with inetboot publish)\n');
+    expect((await run(...base, '--kernel', 'http://10.0.2.2:8080/linux', '--root-sha256', HEX)).stderr).toBe('inetboot: error: --root-sha256: needs --root with the URL it belongs to\n');
+    expect(readFileSync(file, 'utf8')).toBe(EXAMPLE);
+  });
+
   test('a missing config file says to run init', async () => {
     const file = newConfigPath();
     const r = await run('add-entry', '-c', file, '--id', 'a', '--title', 'A', '--kernel', 'http://10.0.2.2:8080/a');

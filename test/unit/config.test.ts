@@ -73,7 +73,7 @@ describe('parseConfig: messages', () => {
 
   test('unknown entry key', () => {
     expect(problems(withEntry('    kernal_args: quiet\n'))).toEqual([
-      'ib.yaml:6: entries[0].kernal_args: unknown key "kernal_args": allowed keys are id, title, kernel, initrd, append, tls_verify, hypervisor, hypervisor_append, iscript, shell',
+      'ib.yaml:6: entries[0].kernal_args: unknown key "kernal_args": allowed keys are id, title, kernel, initrd, append, tls_verify, hypervisor, hypervisor_append, iscript, root, root_unverified, shell',
     ]);
   });
 
@@ -131,7 +131,7 @@ describe('parseConfig: messages', () => {
       'ib.yaml:6: entries[0].initrd: is a list: must be a URL, or a mapping {url: URL, sha256: HEX} (or urls: [URL, ...], or mirror: GROUP with path: PATH)',
     ]);
     expect(problems('entries:\n  - id: a\n    title: A\n')).toEqual([
-      'ib.yaml:2: entries[0]: boots nothing: write kernel: URL (a Linux kernel; add hypervisor: URL to start it under Xen), iscript: URL (a script the preboot runs), or shell: true (a shell in the preboot)',
+      'ib.yaml:2: entries[0]: boots nothing: write kernel: URL (a Linux kernel; add hypervisor: URL to start it under Xen), iscript: URL (a script the preboot runs), root: {url: URL/root.json, sha256: HEX} (a root published with inetboot publish), or shell: true (a shell in the preboot)',
     ]);
   });
 
@@ -168,7 +168,7 @@ describe('parseConfig: messages', () => {
 
   test('entries that are not a list, and an entry that is not a mapping', () => {
     expect(problems('entries:\n  id: a\n')).toEqual(['ib.yaml:1: entries: is a mapping: must be a list of entries, each starting with "- id: ..."']);
-    expect(problems('entries:\n  - debian\n')).toEqual(['ib.yaml:2: entries[0]: is a string: must be a mapping with the keys id, title, kernel, initrd, append, tls_verify, hypervisor, hypervisor_append, iscript, shell']);
+    expect(problems('entries:\n  - debian\n')).toEqual(['ib.yaml:2: entries[0]: is a string: must be a mapping with the keys id, title, kernel, initrd, append, tls_verify, hypervisor, hypervisor_append, iscript, root, root_unverified, shell']);
   });
 
   test('a file that is not a mapping', () => {

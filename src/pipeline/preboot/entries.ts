@@ -12,7 +12,9 @@
  *
  * Entry kinds (README, "Entry kinds"): `kind` is kernel, xen, iscript or shell;
  *   xen: hypervisor_{urls,url,sha256,size} and hypervisor_append besides the kernel's files;
- *   iscript: iscript_{urls,url,sha256,size} (append, when set, is handed to the script).
+ *   iscript: iscript_{urls,url,sha256,size} (append, when set, is handed to the script);
+ *   root: root_{urls,url,sha256,size}, the published root's manifest (lib/inetboot/root.sh);
+ *     no root_sha256 only when the config says root_unverified: true.
  * etc/inetboot/entries.list: every id in the config's order, one per line.
  */
 import { artifactUrls, entryKind, type Artifact, type Config } from '../../config/schema.js';
@@ -32,7 +34,7 @@ export function entryDataFiles(config: Config): Map<string, string> {
     const put = (field: string, value: string | undefined) => {
       if (value !== undefined && value !== '') files.set(`${ENTRY_DATA_DIR}/${e.id}/${field}`, oneLine(e.id, field, value));
     };
-    const artifact = (name: 'kernel' | 'initrd' | 'hypervisor' | 'iscript', a: Artifact | undefined) => {
+    const artifact = (name: 'kernel' | 'initrd' | 'hypervisor' | 'iscript' | 'root', a: Artifact | undefined) => {
       if (!a) return;
       const urls = artifactUrls(a, config.mirrors).map((u) => oneLine(e.id, `${name}_urls`, u));
       // Only an unknown mirror group gives no URL, and rules.ts refuses it with file and line.
@@ -49,6 +51,7 @@ export function entryDataFiles(config: Config): Map<string, string> {
     artifact('hypervisor', e.hypervisor);
     put('hypervisor_append', e.hypervisor_append);
     artifact('iscript', e.iscript);
+    artifact('root', e.root);
     // An empty command line is a value too: the target then boots with none.
     files.set(`${ENTRY_DATA_DIR}/${e.id}/append`, oneLine(e.id, 'append', e.append));
   }

@@ -24,6 +24,7 @@ boot_id() {
 	kernel | '') boot_kernel_entry "$id" "$title" ;;
 	xen) boot_xen_entry "$id" "$title" ;;
 	iscript) iscript_entry "$id" ;;
+	root) boot_root_entry "$id" "$title" ;;
 	shell) shell_entry ;;
 	*) fail "entry $id is of kind '$kind', which this preboot does not know (built by another inetboot version?)" ;;
 	esac
@@ -156,6 +157,7 @@ typed_sha() {
 
 # boot_typed: boots what was typed at GRUB's edit prompt, in this order:
 #   iscript=URL [ib.iscript_sha256=HEX]   runs the script (iscript.sh)
+#   ib.root=URL or httpfuse=URL [ib.root_sha256=HEX] [ib.append="..."]   a published root (root.sh)
 #   ib.kernel=URL [ib.initrd=URL] [ib.append="..."] [ib.kernel_sha256=HEX] [ib.initrd_sha256=HEX]
 # Returns 0 when nothing was typed; otherwise never returns.
 boot_typed() {
@@ -166,6 +168,7 @@ boot_typed() {
 		say "iscript=$url was typed at GRUB: running it instead of an entry of the menu"
 		iscript_typed "$url" "$sha"
 	fi
+	boot_typed_root
 	kernel=$(typed_url ib.kernel) || fail "cannot use ib.kernel= as typed at GRUB (see above)"
 	if [ -z "$kernel" ]; then
 		cmdline_get ib.initrd >/dev/null && say "WARNING: ib.initrd= is ignored without ib.kernel="

@@ -1,0 +1,92 @@
+/**
+ * The order of the files in the image: what a boot reads first, so that its reads fall into few
+ * blocks. A lazily fetched root pays for every block a read touches (256 KiB by default), and
+ * mksquashfs by default writes files in directory order, which scatters a boot's reads over the
+ * whole image: measured on the Debian 12 test root, a boot touched 130 blocks (34 MB, 11% of
+ * the image) spread between /boot and /var, a third of them for a few KB each.
+ *
+ * mksquashfs -sort FILE takes "PATH PRIORITY" lines and writes higher priorities first; a
+ * directory's priority is inherited by everything below it (squashfs-tools sort.c,
+ * generate_file_priorities). The order written here, for a systemd system:
+ *
+ *   2  /etc, systemd's and udev's own trees (units, rules, hwdb.bin), the top-level shared
+ *      libraries of every library directory and the multiarch systemd/ (libsystemd-shared),
+ *      each kernel's modules.* indexes (udev looks every device up there), the C.utf8 locale
+ *   1  /usr/bin, /usr/sbin (and /bin, /sbin where they are directories)
+ *   0  everything else, as mksquashfs orders it
+ *
+ * What a boot never reads (documentation, locales, most modules, /var/lib/apt) then sits after
+ * what it does. The list is a plain heuristic from file names, not a profile of a boot: a root
+ * that boots otherwise still boots, only with more blocks fetched.
+ */
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+
+const HOT_TREES = ['etc', 'usr/lib/systemd', 'lib/systemd', 'usr/lib/udev', 'lib/udev', 'usr/lib/locale/C.utf8'];
+const LIBRARY_DIRS = ['usr/lib', 'lib', 'usr/lib64', 'lib64'];
+const MODULE_DIRS = ['usr/lib/modules', 'lib/modules'];
+const PROGRAM_DIRS = ['usr/bin', 'usr/sbin', 'bin', 'sbin'];
+const SHARED_LIBRARY_RE = /\.so(\.[0-9.]+)?$/;
+const MULTIARCH_RE = /^[a-z0-9_]+-linux-gnu[a-z0-9_]*$/;
+
+function stat(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function names(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * One path of a sort file: mksquashfs ends a name at white space and takes a backslash as "the
+ * next character is part of the name"; a line starting with '#' is a comment. A name with a
+ * line break cannot be written: undefined (the file keeps the default order).
+ */
+export function sortFilePath(rel: string): string | undefined {
+  if (/[\n\r]/.test(rel)) return undefined;
+  return rel.replace(/[\\\s#]/g, (c) => `\\${c}`);
+}
+
+/** "PATH PRIORITY" lines for mksquashfs -sort, of the paths under ROOT that exist. */
+export function bootOrder(root: string): string {
+  const entries: [string, number][] = [];
+  // mksquashfs resolves a line inside the image, where /lib of a merged-/usr system is a
+  // symlink: a path through one would be "Cannot stat sortlist entry". Every parent must be a
+  // real directory.
+  const add = (rel: string, priority: number, want: 'dir' | 'file') => {
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) if (!stat(join(root, ...parts.slice(0, i)))?.isDirectory()) return;
+    const st = stat(join(root, rel));
+    if (st && (want === 'dir' ? st.isDirectory() : st.isFile())) entries.push([rel, priority]);
+  };
+  for (const t of HOT_TREES) add(t, 2, 'dir');
+  for (const dir of LIBRARY_DIRS) {
+    const lib = stat(join(root, dir));
+    if (!lib?.isDirectory()) continue;
+    const dirs = [dir, ...names(join(root, dir)).filter((n) => MULTIARCH_RE.test(n)).map((n) => `${dir}/${n}`)];
+    for (const d of dirs) {
+      for (const n of names(join(root, d))) if (SHARED_LIBRARY_RE.test(n)) add(`${d}/${n}`, 2, 'file');
+      if (d !== dir) add(`${d}/systemd`, 2, 'dir');
+    }
+  }
+  for (const dir of MODULE_DIRS) {
+    for (const release of names(join(root, dir))) {
+      for (const n of names(join(root, dir, release))) if (n.startsWith('modules.')) add(`${dir}/${release}/${n}`, 2, 'file');
+    }
+  }
+  for (const d of PROGRAM_DIRS) add(d, 1, 'dir');
+  return entries
+    .map(([rel, priority]) => {
+      const p = sortFilePath(rel);
+      return p === undefined ? '' : `${p} ${priority}\n`;
+    })
+    .join('');
+}
