@@ -11,7 +11,7 @@
  * test-output/root/. How many bytes a boot fetches is reported here and asserted only loosely
  * (well below the image); the benchmark (scripts/bench.sh root) measures it side by side.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootAndWatch, type BootResult } from '../../src/qemu/boot.js';
@@ -19,6 +19,7 @@ import { bin } from '../helpers/cli.js';
 import { debianRoot } from '../helpers/debian-root.js';
 import { accessLogRequests, startNginx, type NginxServer } from '../helpers/nginx.js';
 import { outputDir } from '../helpers/paths.js';
+import { bootScenario, buildPreboot, type BuiltPreboot } from '../helpers/preboot.js';
 import { scaled } from '../helpers/timeouts.js';
 
 const DIR = 'root';
@@ -148,5 +149,46 @@ describe('a published Debian 12 root, booted from an inetboot ISO', () => {
     const { r, log } = await bootRoot('small-ram', { memoryMiB });
     expect(r.ok, `${r.reason} ${r.matched ?? ''}\n${r.lastLines.join('\n')}`).toBe(true);
     expectLazyRoot(log);
+  }, scaled(700_000));
+});
+
+describe('a root typed at GRUB, and a root that cannot be mounted', () => {
+  let preboot: BuiltPreboot;
+  beforeAll(async () => {
+    // The medium lists only a shell: what boots is what was typed.
+    preboot = await buildPreboot(`${DIR}-typed`, { timeout: 1, entries: [{ id: 'shell', title: 'Shell', shell: true }] });
+    // A tree whose manifest names an index that is not the one its hash says: the block daemon
+    // must refuse it, and the miniroot must stop with a shell, not a panic.
+    const bad = join(www, 'bad');
+    mkdirSync(join(bad, 'index'), { recursive: true });
+    const good = readFileSync(join(www, 'root.json'), 'utf8');
+    const indexSha = /"index": \{"path": "index\/([0-9a-f]{64})"/.exec(good)![1]!;
+    const fake = 'f'.repeat(64);
+    writeFileSync(join(bad, 'root.json'), good.replaceAll(indexSha, fake));
+    copyFileSync(join(www, 'index', indexSha), join(bad, 'index', fake));
+    for (const d of ['kernel', 'miniroot', 'blocks']) symlinkSync(join(www, d), join(bad, d));
+  }, scaled(600_000));
+
+  it('httpfuse=URL/ (the seeds\' parameter) boots that root, loudly unverified', async () => {
+    const r = await bootScenario({
+      preboot, dir: DIR, name: 'typed-httpfuse', entry: 'shell',
+      extraCmdline: `httpfuse=${nginx.baseUrlForGuest}/ ib.append="console=ttyS0"`,
+      expect: ' login: ', failOn: ['Kernel panic', 'ERROR: '], timeoutS: 600,
+    });
+    expect(r.ok, `${r.reason} ${r.matched ?? ''}\n${r.lastLines.join('\n')}`).toBe(true);
+    expect(r.log).toContain(`inetboot: httpfuse=${nginx.baseUrlForGuest}/root.json was typed at GRUB: booting that root instead of an entry of the menu`);
+    expect(r.log).toContain("inetboot: WARNING: no ib.root_sha256= was typed: the root's manifest is NOT verified");
+  }, scaled(700_000));
+
+  it('an index that is not the one the manifest pins: the miniroot says why and leaves a shell', async () => {
+    const r = await bootScenario({
+      preboot, dir: DIR, name: 'bad-index', entry: 'shell',
+      extraCmdline: `ib.root=${nginx.baseUrlForGuest}/bad/root.json ib.append="console=ttyS0"`,
+      expect: 'A shell follows', failOn: ['Kernel panic', ' login: '], timeoutS: 600,
+    });
+    expect(r.ok, `${r.reason} ${r.matched ?? ''}\n${r.lastLines.join('\n')}`).toBe(true);
+    expect(r.log).toContain('inetboot: miniroot started');
+    expect(r.log).toMatch(/index http:\/\/10\.0\.2\.2:\d+\/bad\/index\/f{64} refused: \d+ bytes with sha256 [0-9a-f]{64}, expected/);
+    expect(r.log).toContain('inetboot: ERROR: the block daemon could not mount the image');
   }, scaled(700_000));
 });
