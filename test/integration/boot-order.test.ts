@@ -2,7 +2,7 @@
  * The boot order publish hands mksquashfs (src/pipeline/publish/order.ts): which paths get which
  * priority, and that the real mksquashfs reads every line, names with spaces, "#" and
  * backslashes included ("Cannot stat sortlist entry" is its complaint about a line it could not
- * resolve), and writes the high-priority files first.
+ * resolve), and writes the high-priority files first and the rest in its own order.
  */
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,16 +41,21 @@ function tree(): string {
 describe('boot order', () => {
   it('lists what a boot reads first, each path once, and no path through a symlink', () => {
     expect(bootOrder(tree()).split('\n')).toEqual([
-      'etc 2',
-      'usr/lib/systemd 2',
-      'usr/lib/udev 2',
-      'usr/lib/x86_64-linux-gnu/libc.so.6 2',
-      'usr/lib/x86_64-linux-gnu/libz.so.1.2.13 2',
-      'usr/lib/x86_64-linux-gnu/odd\\ name\\ \\#1\\\\.so 2',
-      'usr/lib/x86_64-linux-gnu/systemd 2',
-      'usr/lib/modules/6.1.0-1-amd64/modules.dep 2',
-      'usr/bin 1',
-      'usr/sbin 1',
+      'etc 32767',
+      'usr/lib/systemd 32767',
+      'usr/lib/udev 32767',
+      'usr/lib/x86_64-linux-gnu/libc.so.6 32767',
+      'usr/lib/x86_64-linux-gnu/libz.so.1.2.13 32767',
+      'usr/lib/x86_64-linux-gnu/odd\\ name\\ \\#1\\\\.so 32767',
+      'usr/lib/x86_64-linux-gnu/systemd 32767',
+      'usr/lib/modules/6.1.0-1-amd64/modules.dep 32767',
+      'usr/bin 32766',
+      'usr/sbin 32766',
+      // The rest, each its own priority in mksquashfs's order (one priority would reverse it).
+      'usr/lib/modules/6.1.0-1-amd64/kernel/fs/x.ko 32765',
+      'usr/lib/x86_64-linux-gnu/libz.a 32764',
+      'usr/share/doc/README 32763',
+      'var/lib/apt/lists/big 32762',
       '',
     ]);
   });
@@ -79,5 +84,9 @@ describe('boot order', () => {
       expect(at(hot), hot).toBeLessThan(at('ls'));
     }
     expect(at('ls')).toBeLessThan(at('doc'));
+    // The rest keeps mksquashfs's own order: a change late in the tree moves only what follows.
+    expect(at('ko')).toBeLessThan(at('static'));
+    expect(at('static')).toBeLessThan(at('doc'));
+    expect(at('doc')).toBeLessThan(at('apt'));
   });
 });

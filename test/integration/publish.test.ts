@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANIFEST_NAME, parseManifest, type RootManifest } from '../../src/pipeline/publish/manifest.js';
+import { bootOrder } from '../../src/pipeline/publish/order.js';
 import { bin, cli } from '../helpers/cli.js';
 import { startNginx, type NginxServer } from '../helpers/nginx.js';
 import { outputDir } from '../helpers/paths.js';
@@ -135,6 +136,43 @@ describe('the published tree', () => {
   });
 });
 
+describe.skipIf(!ROOT_USER)('a full --out (a small tmpfs; mounting needs root)', () => {
+  it('fails with the reason, and the version there stays whole: its manifest and every file it names', async () => {
+    const full = join(OUT, 'full');
+    rmSync(full, { recursive: true, force: true });
+    mkdirSync(full);
+    // Room for the first version while it is made (publish makes the image beside the tree, so
+    // about twice the tree); then shrunk to what it holds and 2 MiB more: not enough for a second
+    // version with 4 MB of new, incompressible data (its image and its new blocks).
+    const used = Number((await execa('du', ['-sb', pub])).stdout.split('\t')[0]);
+    await execa('mount', ['-t', 'tmpfs', '-o', `size=${2 * used + 8 * 1024 * 1024}`, 'tmpfs', full]);
+    try {
+      const v1 = await publishJson(root, full, '--block-size', '64K');
+      const holds = Number((await execa('du', ['-sb', full])).stdout.split('\t')[0]);
+      await execa('mount', ['-o', `remount,size=${holds + 2 * 1024 * 1024}`, full]);
+      const before = readFileSync(join(full, MANIFEST_NAME));
+      const bigger = join(OUT, 'full-root');
+      rmSync(bigger, { recursive: true, force: true });
+      await execa('cp', ['-a', root, bigger]);
+      writeFileSync(join(bigger, 'srv', 'noise'), seeded(4 * 1024 * 1024, 7));
+      const r = await cli('publish', bigger, '--out', full, '--block-size', '64K');
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/ENOSPC|No space left on device/);
+      // The manifest is the first version's, byte for byte, and all it names is there and whole.
+      expect(readFileSync(join(full, MANIFEST_NAME)).equals(before)).toBe(true);
+      const m = parseManifest(before.toString('utf8'));
+      expect(m.index.sha256).toBe(parseManifest(readFileSync(join(pub, MANIFEST_NAME), 'utf8')).index.sha256);
+      for (const f of [m.kernel, m.miniroot, m.index]) expect(sha256(readFileSync(join(full, f.path))), f.path).toBe(f.sha256);
+      // Nothing half-written is left: no temporary names anywhere in the tree.
+      const names = (await execa('find', [full, '(', '-name', '.*', '-o', '-name', '*.tmp', ')'])).stdout.split('\n').filter((n) => n !== '' && n !== full);
+      expect(names).toEqual([]);
+      expect(v1.sha256).toBe(sha);
+    } finally {
+      await execa('umount', [full], { reject: false });
+    }
+  }, scaled(600_000));
+});
+
 describe.skipIf(!ROOT_USER)('the block daemon serving the tree (FUSE and loop mounts need root)', () => {
   let nginx: NginxServer;
   let daemon: string;
@@ -148,7 +186,10 @@ describe.skipIf(!ROOT_USER)('the block daemon serving the tree (FUSE and loop mo
     // The image made here with publish's own options must be the image the daemon serves.
     local = join(OUT, 'local.sqfs');
     rmSync(local, { force: true });
-    await execa('mksquashfs', [root, local, '-comp', 'zstd', '-noappend', '-reproducible', '-mkfs-time', '0', '-all-time', '0', '-no-progress', '-quiet']);
+    // Made here the way publish makes it (src/pipeline/publish/publish.ts), boot order included.
+    const sortFile = join(OUT, 'local.sort');
+    writeFileSync(sortFile, bootOrder(root));
+    await execa('mksquashfs', [root, local, '-comp', 'zstd', '-noappend', '-reproducible', '-mkfs-time', '0', '-all-time', '0', '-sort', sortFile, '-no-progress', '-quiet']);
     d = await startBlockd(daemon, args());
   }, scaled(600_000));
 

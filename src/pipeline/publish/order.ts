@@ -5,15 +5,24 @@
  * whole image: measured on the Debian 12 test root, a boot touched 130 blocks (34 MB, 11% of
  * the image) spread between /boot and /var, a third of them for a few KB each.
  *
- * mksquashfs -sort FILE takes "PATH PRIORITY" lines and writes higher priorities first; a
- * directory's priority is inherited by everything below it (squashfs-tools sort.c,
- * generate_file_priorities). The order written here, for a systemd system:
+ * mksquashfs -sort FILE takes "PATH PRIORITY" lines (-32768 to 32767) and writes higher
+ * priorities first; a directory's priority is inherited by everything below it that has no line
+ * of its own (squashfs-tools sort.c, generate_file_priorities). The order written here, for a
+ * systemd system:
  *
- *   2  /etc, systemd's and udev's own trees (units, rules, hwdb.bin), the top-level shared
- *      libraries of every library directory and the multiarch systemd/ (libsystemd-shared),
- *      each kernel's modules.* indexes (udev looks every device up there), the C.utf8 locale
- *   1  /usr/bin, /usr/sbin (and /bin, /sbin where they are directories)
- *   0  everything else, as mksquashfs orders it
+ *   HOT   /etc, systemd's and udev's own trees (units, rules, hwdb.bin), the top-level shared
+ *         libraries of every library directory and the multiarch systemd/ (libsystemd-shared),
+ *         each kernel's modules.* indexes (udev looks every device up there), the C.utf8 locale
+ *   WARM  /usr/bin, /usr/sbin (and /bin, /sbin where they are directories)
+ *   then  every other regular file, each with a priority of its own, falling in mksquashfs's
+ *         own order (depth first, names in byte order)
+ *
+ * Why every other file has a line: files of one priority are written in the REVERSE of that
+ * order (measured: a, etc, z with "etc 2" come out etc, z, a). The image is cut into fixed-size
+ * blocks, so a file that changes size moves every block after it; in reverse order a change
+ * under /var or /srv would move nearly all of them and a new version would reuse almost none
+ * (test/integration/publish.test.ts). In mksquashfs's own order, what changes late in the tree
+ * moves only what follows it. With more files than priorities, neighbours share one.
  *
  * What a boot never reads (documentation, locales, most modules, /var/lib/apt) then sits after
  * what it does. The list is a plain heuristic from file names, not a profile of a boot: a root
@@ -37,13 +46,19 @@ function stat(path: string): Stats | undefined {
   }
 }
 
+/** A directory's names in byte order, as mksquashfs reads them (strcmp). */
 function names(dir: string): string[] {
   try {
-    return readdirSync(dir).sort();
+    return readdirSync(dir).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   } catch {
     return [];
   }
 }
+
+export const HOT = 32767;
+export const WARM = 32766;
+const COLD_TOP = 32765;
+const COLD_BOTTOM = -32768;
 
 /**
  * One path of a sort file: mksquashfs ends a name at white space and takes a backslash as "the
@@ -67,22 +82,37 @@ export function bootOrder(root: string): string {
     const st = stat(join(root, rel));
     if (st && (want === 'dir' ? st.isDirectory() : st.isFile())) entries.push([rel, priority]);
   };
-  for (const t of HOT_TREES) add(t, 2, 'dir');
+  for (const t of HOT_TREES) add(t, HOT, 'dir');
   for (const dir of LIBRARY_DIRS) {
     const lib = stat(join(root, dir));
     if (!lib?.isDirectory()) continue;
     const dirs = [dir, ...names(join(root, dir)).filter((n) => MULTIARCH_RE.test(n)).map((n) => `${dir}/${n}`)];
     for (const d of dirs) {
-      for (const n of names(join(root, d))) if (SHARED_LIBRARY_RE.test(n)) add(`${d}/${n}`, 2, 'file');
-      if (d !== dir) add(`${d}/systemd`, 2, 'dir');
+      for (const n of names(join(root, d))) if (SHARED_LIBRARY_RE.test(n)) add(`${d}/${n}`, HOT, 'file');
+      if (d !== dir) add(`${d}/systemd`, HOT, 'dir');
     }
   }
   for (const dir of MODULE_DIRS) {
     for (const release of names(join(root, dir))) {
-      for (const n of names(join(root, dir, release))) if (n.startsWith('modules.')) add(`${dir}/${release}/${n}`, 2, 'file');
+      for (const n of names(join(root, dir, release))) if (n.startsWith('modules.')) add(`${dir}/${release}/${n}`, HOT, 'file');
     }
   }
-  for (const d of PROGRAM_DIRS) add(d, 1, 'dir');
+  for (const d of PROGRAM_DIRS) add(d, WARM, 'dir');
+  // Every other regular file, in mksquashfs's order (see the top of this file).
+  const listed = new Set(entries.map(([rel]) => rel));
+  const cold: string[] = [];
+  const walk = (rel: string) => {
+    for (const n of names(join(root, rel))) {
+      const child = rel === '' ? n : `${rel}/${n}`;
+      if (listed.has(child)) continue;
+      const st = stat(join(root, child));
+      if (st?.isDirectory()) walk(child);
+      else if (st?.isFile()) cold.push(child);
+    }
+  };
+  walk('');
+  const span = COLD_TOP - COLD_BOTTOM + 1;
+  cold.forEach((rel, i) => entries.push([rel, COLD_TOP - Math.floor((i * span) / Math.max(cold.length, span))]));
   return entries
     .map(([rel, priority]) => {
       const p = sortFilePath(rel);
