@@ -4,9 +4,7 @@
  */
 import type { ConfigProblem } from '../errors.js';
 import type { Locate } from './rules.js';
-import { artifactUrls, type Config, type Entry } from './schema.js';
-
-const ARTIFACT_FIELDS = ['kernel', 'initrd', 'hypervisor', 'iscript', 'root'] as const;
+import { ARTIFACT_FIELDS, artifactUrls, type Config, type Entry } from './schema.js';
 
 /** Every URL an entry may download from, mirror groups expanded. */
 export function entryUrls(e: Entry, mirrors: Config['mirrors']): string[] {

@@ -3,7 +3,7 @@
  * passed the schema, so every value here already has its type.
  */
 import type { ConfigProblem } from '../errors.js';
-import type { Config } from './schema.js';
+import { ARTIFACT_FIELDS, type Config } from './schema.js';
 import { cmdlineRules } from './cmdline-rules.js';
 import { networkRules } from './network-rules.js';
 
@@ -51,7 +51,7 @@ function mirrorGroupsExist(config: Config, file: string, locate: Locate): Config
   const groups = Object.keys(config.mirrors ?? {});
   const problems: ConfigProblem[] = [];
   config.entries.forEach((entry, i) => {
-    for (const field of ['kernel', 'initrd', 'hypervisor', 'iscript', 'root'] as const) {
+    for (const field of ARTIFACT_FIELDS) {
       const name = entry[field]?.mirror;
       if (name === undefined || groups.includes(name)) continue;
       const message =

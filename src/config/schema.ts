@@ -319,6 +319,8 @@ export const configSchema = z.strictObject({
 });
 
 export type Artifact = z.output<typeof artifactSchema>;
+/** Every entry key that is an artifact (a file the preboot downloads), in the config's order. */
+export const ARTIFACT_FIELDS = ['kernel', 'initrd', 'hypervisor', 'iscript', 'root'] as const;
 export type Entry = z.output<typeof entrySchema>;
 export type EntryKind = 'kernel' | 'xen' | 'iscript' | 'root' | 'shell';
 
