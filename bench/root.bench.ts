@@ -18,7 +18,6 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'vitest';
 import { defaultCacheDir } from '../src/paths.js';
-import { writeNewc, type CpioEntry } from '../src/pipeline/cpio.js';
 import { buildBlockd } from '../src/pipeline/publish/daemon.js';
 import { parseManifest } from '../src/pipeline/publish/manifest.js';
 import { bootAndWatch } from '../src/qemu/boot.js';
@@ -26,6 +25,7 @@ import { bin } from '../test/helpers/cli.js';
 import { debianRoot } from '../test/helpers/debian-root.js';
 import { accessLogRequests, startNginx } from '../test/helpers/nginx.js';
 import { outputDir } from '../test/helpers/paths.js';
+import { withRootHandover } from '../test/helpers/root-handover.js';
 import { startBlockd } from '../test/helpers/published.js';
 
 const OUT = outputDir('bench');
@@ -54,25 +54,19 @@ it('lazy root vs whole-image download vs local disk', async () => {
       await m.stop();
     }
 
-    // What the preboot appends to the miniroot (lib/inetboot/root.sh root_initrd).
-    const data: Record<string, string> = {
-      sources: `${nginx.baseUrlForGuest}/\n`,
-      index_sha256: `${manifest.index.sha256}\n`,
-      index_size: `${manifest.index.size}\n`,
-      mac: '52:54:00:12:34:56\n',
-      address: '10.0.2.15/24\n',
-      gateway: '10.0.2.2\n',
-      dns: '10.0.2.3\n',
-    };
-    const entries: CpioEntry[] = [
-      { type: 'dir', path: 'etc', mode: 0o755 },
-      { type: 'dir', path: 'etc/inetboot', mode: 0o755 },
-      { type: 'dir', path: 'etc/inetboot/root', mode: 0o755 },
-      ...Object.entries(data).map(([k, v]): CpioEntry => ({ type: 'file', path: `etc/inetboot/root/${k}`, mode: 0o644, data: Buffer.from(v) })),
-    ];
-    const mini = readFileSync(join(www, manifest.miniroot.path));
     const initrd = join(OUT, 'root-initrd');
-    writeFileSync(initrd, Buffer.concat([mini, Buffer.alloc((4 - (mini.length % 4)) % 4), writeNewc(entries)]));
+    writeFileSync(
+      initrd,
+      withRootHandover(readFileSync(join(www, manifest.miniroot.path)), {
+        sources: [`${nginx.baseUrlForGuest}/`],
+        index_sha256: manifest.index.sha256,
+        index_size: manifest.index.size,
+        mac: '52:54:00:12:34:56',
+        address: '10.0.2.15/24',
+        gateway: '10.0.2.2',
+        dns: ['10.0.2.3'],
+      }),
+    );
     const kernel = join(www, manifest.kernel.path);
 
     const boot = async (way: Way, memoryMiB: number) => {
