@@ -13,12 +13,21 @@ void ib_sha256(const uint8_t *data, size_t len, uint8_t out[32]) {
 
 int ib_block_decode(const struct ib_index *idx, uint32_t i, const uint8_t *stored, size_t stored_len, uint8_t *out, char *why, size_t why_len) {
         const struct ib_block *b = &idx->blocks[i];
-        uint32_t len = ib_block_length(idx, i);
         if (stored_len != b->stored_size) {
                 snprintf(why, why_len, "%zu bytes instead of %u", stored_len, b->stored_size);
                 return -EBADMSG;
         }
+        return ib_block_check(idx, i, stored, stored_len, out, why, why_len);
+}
+
+int ib_block_check(const struct ib_index *idx, uint32_t i, const uint8_t *stored, size_t stored_len, uint8_t *out, char *why, size_t why_len) {
+        const struct ib_block *b = &idx->blocks[i];
+        uint32_t len = ib_block_length(idx, i);
         if (b->codec == IB_CODEC_RAW) {
+                if (stored_len != len) {
+                        snprintf(why, why_len, "%zu bytes instead of %u", stored_len, len);
+                        return -EBADMSG;
+                }
                 memcpy(out, stored, len);
         } else {
                 /* The frame must decode to exactly the block's length, into a buffer of that size. */

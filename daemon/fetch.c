@@ -124,6 +124,8 @@ static void finish(struct ib_fetcher *f, struct transfer *t, CURLcode rc) {
                         snprintf(why, sizeof(why), "out of memory");
                 } else if (ib_block_decode(&s->idx, t->block, t->body.buf, t->body.got, data, why, sizeof(why)) == 0) {
                         f->preferred = t->source;
+                        if (f->cfg->disk)
+                                ib_disk_put(f->cfg->disk, t->block, t->body.buf, t->body.got);
                         free(t->body.buf);
                         uint32_t block = t->block;
                         free(t);
@@ -158,6 +160,15 @@ static void *run(void *arg) {
                         long b = ib_store_next(f->store);
                         if (b < 0)
                                 break;
+                        /* The local cache first: a block found there costs no request. */
+                        if (f->cfg->disk) {
+                                uint8_t *data = malloc(ib_block_length(&f->store->idx, (uint32_t)b));
+                                if (data && ib_disk_get(f->cfg->disk, (uint32_t)b, data) == 0) {
+                                        ib_store_ready(f->store, (uint32_t)b, data);
+                                        continue;
+                                }
+                                free(data);
+                        }
                         struct transfer *t = calloc(1, sizeof(*t));
                         if (t) {
                                 t->block = (uint32_t)b;

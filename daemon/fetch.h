@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <stddef.h>
 
+#include "disk.h"
 #include "store.h"
 
 struct ib_fetch_config {
@@ -18,6 +19,7 @@ struct ib_fetch_config {
         size_t ca_len;
         const char *proxy;   /* NULL: none (the environment's *_proxy is ignored) */
         struct curl_slist *resolve; /* host:port:address entries fixed at start-up */
+        struct ib_disk *disk;       /* the local block cache (disk.h), or NULL */
 };
 
 struct ib_fetcher;

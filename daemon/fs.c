@@ -19,12 +19,23 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
         cfg->kernel_cache = 1; /* the image never changes: the kernel may keep its pages */
         cfg->attr_timeout = 86400;
         cfg->entry_timeout = 86400;
+        if (d->cfg.disk && ib_disk_start_writer(d->cfg.disk) < 0) {
+                ib_log("WARNING: cache: cannot start its writer: blocks are read from the cache, not written");
+                d->cfg.disk = NULL;
+        }
         int r = ib_fetcher_start(&d->fetcher, &d->store, &d->cfg);
         if (r < 0) {
                 ib_log("cannot start the fetcher: %s", strerror(-r));
                 fuse_exit(fuse_get_context()->fuse);
         }
         return d;
+}
+
+/* At unmount: what is queued for the cache disk is written first (bounded). */
+static void fs_destroy(void *private_data) {
+        struct ib_daemon *d = private_data;
+        if (d->cfg.disk)
+                ib_disk_flush(d->cfg.disk, 10);
 }
 
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi) {
@@ -83,6 +94,14 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off, struct f
         if (strcmp(path, "/stats") == 0) {
                 char text[2048];
                 int n = ib_store_stats(&d->store, text, sizeof(text));
+                if (n > 0 && n < (int)sizeof(text) && d->cfg.disk) {
+                        struct ib_disk_stats ds;
+                        ib_disk_stats(d->cfg.disk, &ds);
+                        int m = snprintf(text + n, sizeof(text) - (size_t)n,
+                                         "disk_hits %llu\ndisk_misses %llu\ndisk_corrupt %llu\ndisk_writes %llu\ndisk_write_bytes %llu\ndisk_write_failures %llu\ndisk_dropped %llu\n",
+                                         ds.hits, ds.misses, ds.corrupt, ds.writes, ds.write_bytes, ds.write_failures, ds.dropped);
+                        n = m > 0 ? n + m : n;
+                }
                 if (n < 0 || off >= n)
                         return 0;
                 size_t len = (size_t)n - (size_t)off;
@@ -96,6 +115,7 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off, struct f
 
 const struct fuse_operations ib_fs_ops = {
         .init = fs_init,
+        .destroy = fs_destroy,
         .getattr = fs_getattr,
         .readdir = fs_readdir,
         .open = fs_open,

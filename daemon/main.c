@@ -2,12 +2,16 @@
  *
  *   inetboot-blockd --source URL [--source URL ...] --index-sha256 HEX --index-size BYTES
  *                   [--ca-file PEM] [--proxy URL] [--cache-mb N] [--parallel N] [--ahead N]
- *                   [--foreground] MOUNTPOINT
+ *                   [--cache-dir DIR [--cache-readonly]] [--foreground] MOUNTPOINT
  *
  * Fetches the index (SOURCE/index/HEX), refuses it unless its size and SHA-256 are the given
  * ones, and mounts MOUNTPOINT/image: the image, whose blocks are fetched when read
  * (SOURCE/blocks/HH/HASH[.zst]), checked and kept in RAM (--cache-mb), with read-ahead while
- * reads run sequentially. MOUNTPOINT/stats holds the counters.
+ * reads run sequentially. MOUNTPOINT/stats holds the counters. With --cache-dir (the
+ * inetboot-cache folder of a local cache disk, disk.h) the index and every block are taken from
+ * there when they are there and pass their check, and what is fetched is written there
+ * (--cache-readonly: never written); with everything cached it starts and serves with no
+ * source answering.
  *
  * It is made to keep serving after the miniroot's switch_root: everything it opens or looks up
  * happens before it mounts (the CA bundle is read into memory; each source's host name is
@@ -27,6 +31,7 @@
 #include <unistd.h>
 
 #include "block.h"
+#include "disk.h"
 #include "file.h"
 #include "fs.h"
 #include "log.h"
@@ -37,7 +42,8 @@
 static int usage(const char *why) {
         fprintf(stderr, "inetboot-blockd: %s\n"
                         "usage: inetboot-blockd --source URL [--source URL ...] --index-sha256 HEX --index-size BYTES\n"
-                        "                       [--ca-file PEM] [--proxy URL] [--cache-mb N] [--parallel N] [--ahead N] [--foreground] MOUNTPOINT\n",
+                        "                       [--ca-file PEM] [--proxy URL] [--cache-mb N] [--parallel N] [--ahead N]\n"
+                        "                       [--cache-dir DIR [--cache-readonly]] [--foreground] MOUNTPOINT\n",
                 why);
         return 2;
 }
@@ -83,11 +89,13 @@ static int pin_hosts(struct ib_fetch_config *cfg) {
                         struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
                         int r = getaddrinfo(host, port, &hints, &res);
                         if (r != 0) {
-                                ib_log("cannot resolve %s: %s", host, gai_strerror(r));
+                                /* Not fatal: with the blocks in the cache no source is needed, and
+                                 * curl resolves the name itself when a block is fetched. */
+                                ib_log("WARNING: cannot resolve %s: %s (its blocks are fetched by name, through the booted system's resolver)", host, gai_strerror(r));
                                 curl_free(host);
                                 curl_free(port);
                                 curl_url_cleanup(u);
-                                return -1;
+                                continue;
                         }
                         char entry[1024];
                         int n = snprintf(entry, sizeof(entry), "%s:%s:", host, port);
@@ -111,8 +119,8 @@ static int pin_hosts(struct ib_fetch_config *cfg) {
 int main(int argc, char **argv) {
         static struct ib_daemon d;
         char *sources[MAX_SOURCES];
-        int nsources = 0, foreground = 0;
-        const char *ca_file = NULL, *mountpoint = NULL;
+        int nsources = 0, foreground = 0, cache_readonly = 0;
+        const char *ca_file = NULL, *mountpoint = NULL, *cache_dir = NULL;
         uint8_t index_sha[32];
         int have_sha = 0;
         unsigned long long index_size = 0, cache_mb = 64, parallel = 8, ahead = 16;
@@ -122,6 +130,10 @@ int main(int argc, char **argv) {
                 const char *v = i + 1 < argc ? argv[i + 1] : NULL;
                 if (strcmp(a, "--foreground") == 0) {
                         foreground = 1;
+                        continue;
+                }
+                if (strcmp(a, "--cache-readonly") == 0) {
+                        cache_readonly = 1;
                         continue;
                 }
                 if (a[0] != '-') {
@@ -151,6 +163,8 @@ int main(int argc, char **argv) {
                 } else if (strcmp(a, "--index-size") == 0) {
                         if (parse_uint(v, IB_INDEX_HEADER + (unsigned long long)IB_MAX_BLOCKS * IB_INDEX_RECORD, &index_size) < 0)
                                 return usage("--index-size must be the index's size in bytes");
+                } else if (strcmp(a, "--cache-dir") == 0) {
+                        cache_dir = v;
                 } else if (strcmp(a, "--ca-file") == 0) {
                         ca_file = v;
                 } else if (strcmp(a, "--proxy") == 0) {
@@ -170,6 +184,17 @@ int main(int argc, char **argv) {
         }
         if (nsources == 0 || !have_sha || index_size == 0 || !mountpoint)
                 return usage("--source, --index-sha256, --index-size and MOUNTPOINT are required");
+        if (cache_readonly && !cache_dir)
+                return usage("--cache-readonly needs --cache-dir");
+        if (cache_dir) {
+                int r = ib_disk_open(&d.cfg.disk, cache_dir, cache_readonly);
+                if (r < 0) {
+                        ib_log("WARNING: cache: %s: %s: going on without the block cache", cache_dir, strerror(-r));
+                        d.cfg.disk = NULL;
+                } else {
+                        ib_log("cache: blocks in %s/blocks%s", cache_dir, cache_readonly ? " (read-only)" : "");
+                }
+        }
 
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
                 ib_log("cannot initialise curl");
@@ -189,11 +214,24 @@ int main(int argc, char **argv) {
         if (pin_hosts(&d.cfg) < 0)
                 return 1;
 
-        /* The index: from the first source that delivers it whole and right. */
+        /* The index: from the cache disk, or from the first source that delivers it whole and
+         * right. */
         char hex[65], why[256];
         ib_hex(index_sha, 32, hex);
         struct ib_index idx;
         int ok = 0;
+        uint8_t *cached = NULL;
+        if (d.cfg.disk && ib_disk_file_get(d.cfg.disk, index_sha, (size_t)index_size, &cached) == 0) {
+                if (ib_index_parse(cached, (size_t)index_size, &idx, why, sizeof(why)) == 0) {
+                        ok = 1;
+                        ib_log("index %s from the cache: %u blocks of %u bytes, image %llu bytes", hex, idx.block_count, idx.block_size, (unsigned long long)idx.image_size);
+                } else {
+                        /* Its sha256 is the pinned one: the index itself is bad, from anywhere. */
+                        ib_log("index %s refused: %s", hex, why);
+                        return 1;
+                }
+                free(cached);
+        }
         for (int i = 0; i < nsources && !ok; i++) {
                 char url[2048];
                 unsigned char *buf;
@@ -214,6 +252,8 @@ int main(int argc, char **argv) {
                 } else {
                         ok = 1;
                         ib_log("index %s: %u blocks of %u bytes, image %llu bytes", url, idx.block_count, idx.block_size, (unsigned long long)idx.image_size);
+                        if (d.cfg.disk)
+                                ib_disk_file_put(d.cfg.disk, index_sha, buf, len);
                 }
                 free(buf);
         }
@@ -226,6 +266,8 @@ int main(int argc, char **argv) {
                 ib_log("out of memory");
                 return 1;
         }
+        if (d.cfg.disk)
+                ib_disk_set_index(d.cfg.disk, &d.store.idx);
 
         char *fargv[8];
         int fargc = 0;

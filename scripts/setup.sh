@@ -19,8 +19,9 @@ APT_PACKAGES=(
   linux-source-6.1 build-essential flex bison bc libelf-dev libssl-dev
   # publish: the image, and the block daemon (daemon/, C) with the libraries it is built against
   squashfs-tools pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev libzstd-dev
-  # the tests of publish: a real Debian root (debootstrap) and the daemon's fuzz target (libFuzzer)
-  debootstrap clang libclang-rt-14-dev
+  # the tests of publish: a real Debian root (debootstrap), the daemon's fuzz target (libFuzzer),
+  # zstd to make a block file as another publisher would
+  debootstrap clang libclang-rt-14-dev zstd
   # the tests: emulator, UEFI firmware, web server, proxy, DNS server
   qemu-system-x86 ovmf nginx tinyproxy dnsmasq-base
 )

@@ -102,9 +102,12 @@ export async function startBlockd(binary: string, args: string[]): Promise<Mount
     stats: () => Object.fromEntries(readFileSync(join(mountpoint, 'stats'), 'utf8').trim().split('\n').map((l) => [l.split(' ')[0]!, Number(l.split(' ')[1])])),
     log: () => log,
     stop: async () => {
+      // Unmounted, the daemon ends by itself once its queued cache writes are on disk
+      // (daemon/fs.c, fs_destroy); SIGTERM only if it does not.
       await execa('umount', [mountpoint], { reject: false });
-      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGTERM'), 20_000);
       await child;
+      clearTimeout(timer);
       rmSync(mountpoint, { recursive: true, force: true });
     },
   };
