@@ -27,7 +27,8 @@ struct job {
 };
 
 struct ib_disk {
-        char dir[1024];
+        char dir[1024]; /* for messages: what it was called when opened */
+        int fd;         /* the folder itself: its path may not name it after switch_root */
         int readonly;
         const struct ib_index *idx;
         pthread_mutex_t lock;
@@ -43,16 +44,19 @@ struct ib_disk {
 };
 
 int ib_disk_open(struct ib_disk **out, const char *dir, int readonly) {
-        struct stat st;
         if (strlen(dir) >= 900)
                 return -ENAMETOOLONG;
-        if (stat(dir, &st) < 0)
+        /* Held open: the miniroot's switch_root moves the mount under the new root, and this
+         * daemon stays in the old one, where the path names nothing any more. */
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
                 return -errno;
-        if (!S_ISDIR(st.st_mode))
-                return -ENOTDIR;
         struct ib_disk *d = calloc(1, sizeof(*d));
-        if (!d)
+        if (!d) {
+                close(fd);
                 return -ENOMEM;
+        }
+        d->fd = fd;
         snprintf(d->dir, sizeof(d->dir), "%s", dir);
         d->readonly = readonly;
         pthread_mutex_init(&d->lock, NULL);
@@ -71,12 +75,13 @@ static void bump(struct ib_disk *d, unsigned long long *counter, unsigned long l
         pthread_mutex_unlock(&d->lock);
 }
 
-/* Writes data to DIR/NAME through DIR/.NAME.tmp: written, synced, renamed. Returns 0 or -errno. */
-static int write_atomic(const char *dir, const char *name, const uint8_t *data, size_t len) {
+/* Writes data to DIR/NAME through DIR/.NAME.tmp (DIR relative to the cache folder, "" for
+ * itself): written, synced, renamed. Returns 0 or -errno. */
+static int write_atomic(struct ib_disk *d, const char *dir, const char *name, const uint8_t *data, size_t len) {
         char tmp[1200], final[1200];
-        snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-        snprintf(final, sizeof(final), "%s/%s", dir, name);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        snprintf(tmp, sizeof(tmp), "%s%s.%s.tmp", dir, *dir ? "/" : "", name);
+        snprintf(final, sizeof(final), "%s%s%s", dir, *dir ? "/" : "", name);
+        int fd = openat(d->fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
                 return -errno;
         size_t done = 0;
@@ -95,29 +100,28 @@ static int write_atomic(const char *dir, const char *name, const uint8_t *data, 
                 r = -errno;
         if (close(fd) < 0 && r == 0)
                 r = -errno;
-        if (r == 0 && rename(tmp, final) < 0)
+        if (r == 0 && renameat(d->fd, tmp, d->fd, final) < 0)
                 r = -errno;
         if (r < 0)
-                unlink(tmp);
+                unlinkat(d->fd, tmp, 0);
         return r;
 }
 
-static int mkdir_ok(const char *path) {
-        return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -errno;
+static int mkdir_ok(struct ib_disk *d, const char *path) {
+        return mkdirat(d->fd, path, 0755) == 0 || errno == EEXIST ? 0 : -errno;
 }
 
 /* The writer's side: one block from the queue onto the disk. */
 static int write_block(struct ib_disk *d, const struct job *j) {
-        char name[80], shard[1100];
+        char name[80], shard[16];
         ib_block_name(&d->idx->blocks[j->block], name, sizeof(name)); /* "HH/HASH[.zst]" */
         int r = 0;
-        snprintf(shard, sizeof(shard), "%s/blocks", d->dir);
-        if ((r = mkdir_ok(shard)) < 0)
+        if ((r = mkdir_ok(d, "blocks")) < 0)
                 return r;
-        snprintf(shard, sizeof(shard), "%s/blocks/%.2s", d->dir, name);
-        if ((r = mkdir_ok(shard)) < 0)
+        snprintf(shard, sizeof(shard), "blocks/%.2s", name);
+        if ((r = mkdir_ok(d, shard)) < 0)
                 return r;
-        return write_atomic(shard, name + 3, j->data, j->len);
+        return write_atomic(d, shard, name + 3, j->data, j->len);
 }
 
 static void stop_writing(struct ib_disk *d, const char *what, int err) {
@@ -172,13 +176,14 @@ int ib_disk_start_writer(struct ib_disk *d) {
 }
 
 int ib_disk_get(struct ib_disk *d, uint32_t i, uint8_t *out) {
-        char name[80], path[1200], why[256];
+        char name[80], rel[100], path[1200], why[256];
         ib_block_name(&d->idx->blocks[i], name, sizeof(name));
-        snprintf(path, sizeof(path), "%s/blocks/%s", d->dir, name);
+        snprintf(rel, sizeof(rel), "blocks/%s", name);
+        snprintf(path, sizeof(path), "%s/%s", d->dir, rel);
         uint8_t *stored = NULL;
         size_t len = 0;
         /* A block's file is at most what zstd can make of a whole block (a raw one: the block). */
-        int r = ib_read_file(path, ZSTD_compressBound(d->idx->block_size), &stored, &len);
+        int r = ib_read_file_at(d->fd, rel, ZSTD_compressBound(d->idx->block_size), &stored, &len);
         if (r == -ENOENT) {
                 bump(d, &d->st.misses, 1);
                 return -1;
@@ -194,7 +199,7 @@ int ib_disk_get(struct ib_disk *d, uint32_t i, uint8_t *out) {
         }
         char hex[65];
         ib_hex(d->idx->blocks[i].sha256, 32, hex);
-        int gone = d->readonly ? 0 : unlink(path) == 0;
+        int gone = d->readonly ? 0 : unlinkat(d->fd, rel, 0) == 0;
         ib_log("cache: block %u (%.16s...) in %s is unusable (%s): %s; fetching it again", i, hex, path, why, gone ? "removed it" : "left it (read-only)");
         bump(d, &d->st.corrupt, 1);
         return -1;
@@ -228,7 +233,7 @@ int ib_disk_file_get(struct ib_disk *d, const uint8_t sha[32], size_t len, uint8
         snprintf(path, sizeof(path), "%s/%s", d->dir, hex);
         uint8_t *buf = NULL;
         size_t got = 0;
-        int r = ib_read_file(path, len, &buf, &got);
+        int r = ib_read_file_at(d->fd, hex, len, &buf, &got);
         if (r == -ENOENT)
                 return -1;
         uint8_t have[32];
@@ -239,7 +244,7 @@ int ib_disk_file_get(struct ib_disk *d, const uint8_t sha[32], size_t len, uint8
                 return 0;
         }
         free(buf);
-        int gone = d->readonly ? 0 : unlink(path) == 0;
+        int gone = d->readonly ? 0 : unlinkat(d->fd, hex, 0) == 0;
         ib_log("cache: %s is not the file it is named after: %s", path, gone ? "removed it" : "left it (read-only)");
         bump(d, &d->st.corrupt, 1);
         return -1;
@@ -250,7 +255,7 @@ void ib_disk_file_put(struct ib_disk *d, const uint8_t sha[32], const uint8_t *d
                 return;
         char hex[65];
         ib_hex(sha, 32, hex);
-        int r = write_atomic(d->dir, hex, data, len);
+        int r = write_atomic(d, "", hex, data, len);
         if (r < 0)
                 stop_writing(d, hex, r);
 }
@@ -269,5 +274,6 @@ void ib_disk_flush(struct ib_disk *d, int seconds) {
 void ib_disk_stats(struct ib_disk *d, struct ib_disk_stats *out) {
         pthread_mutex_lock(&d->lock);
         *out = d->st;
+        out->queued = d->qlen + (unsigned)d->writing;
         pthread_mutex_unlock(&d->lock);
 }

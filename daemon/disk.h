@@ -26,6 +26,7 @@ struct ib_disk;
 
 struct ib_disk_stats {
         unsigned long long hits, misses, corrupt, writes, write_bytes, write_failures, dropped;
+        unsigned long long queued; /* waiting to be written, or being written, now */
 };
 
 /* DIR is the inetboot-cache folder; readonly: blocks are read, never written. Returns 0 or

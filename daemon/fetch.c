@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "block.h"
 #include "log.h"
@@ -35,10 +36,26 @@ struct transfer {
         uint32_t block;
         int source;   /* index into cfg->sources */
         int attempts; /* sources tried so far */
+        unsigned refused; /* sources that sent wrong bytes for this block (bit per source) */
         struct sink body;
         char url[2048];
         CURL *easy;
 };
+
+/* What the fetcher knows of each source this boot. Sources are tried in the order given (the
+ * preboot's measured order, best first): the first that is neither bad nor resting. */
+struct source {
+        int bad;           /* sent a block with wrong bytes: asked only when no other is left */
+        time_t rest_until; /* did not answer: others first until then */
+        int said;          /* the console was told of this outage */
+        int outages;       /* failures in a row: each doubles the rest */
+};
+
+/* How long a source that did not answer is left to rest while others are asked: IB_REST_S,
+ * doubled at each failure in a row (a source that stalls costs a stall each time it is asked),
+ * at most IB_MAX_REST_S. */
+#define IB_REST_S 10
+#define IB_MAX_REST_S 300
 
 struct ib_fetcher {
         struct ib_store *store;
@@ -46,8 +63,34 @@ struct ib_fetcher {
         CURLM *multi;
         pthread_t thread;
         int active;
-        int preferred; /* the source that delivered last */
+        struct source sources[IB_MAX_SOURCES];
 };
+
+/* The source to ask for a block, best first: one that never sent wrong bytes before one that
+ * did, one that answers before one that rests (the shortest rest first), a source other than
+ * `not` (the one that just failed), then the order given. Never one in `refused` (the sources
+ * that sent wrong bytes for this very block). -1: none is left. */
+static int pick(struct ib_fetcher *f, int not, unsigned refused) {
+        time_t now = time(NULL);
+        int best = -1;
+        long long best_key = 0;
+        for (int i = 0; i < f->cfg->nsources; i++) {
+                const struct source *src = &f->sources[i];
+                if (refused & (1u << i))
+                        continue;
+                time_t rest = src->rest_until > now ? src->rest_until - now : 0;
+                long long key = ((long long)src->bad << 40) + ((long long)(rest > 0 ? 1 + rest : 0) << 8) + ((long long)(i == not) << 6) + i;
+                if (best < 0 || key < best_key) {
+                        best = i;
+                        best_key = key;
+                }
+        }
+        return best;
+}
+
+static const char *source_name(struct ib_fetcher *f, int i) {
+        return i >= 0 ? f->cfg->sources[i] : "no source";
+}
 
 void ib_fetch_setopts(CURL *h, const struct ib_fetch_config *cfg) {
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -102,8 +145,10 @@ static void count(struct ib_fetcher *f, unsigned long long *counter, unsigned lo
 /* A transfer ended: verified bytes go to the store, else the next source is tried. */
 static void finish(struct ib_fetcher *f, struct transfer *t, CURLcode rc) {
         struct ib_store *s = f->store;
+        struct source *src = &f->sources[t->source];
         long status = 0;
         char why[256];
+        int wrong = 0; /* the source answered, with bytes that are not the block */
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
         curl_multi_remove_handle(f->multi, t->easy);
         curl_easy_cleanup(t->easy);
@@ -116,6 +161,7 @@ static void finish(struct ib_fetcher *f, struct transfer *t, CURLcode rc) {
                 snprintf(why, sizeof(why), "%s", curl_easy_strerror(rc));
         } else if (t->body.overflow) {
                 snprintf(why, sizeof(why), "the server sent more than the %zu bytes of the block", t->body.max);
+                wrong = 1;
         } else if (status != 200) {
                 snprintf(why, sizeof(why), "HTTP %ld", status);
         } else {
@@ -123,7 +169,11 @@ static void finish(struct ib_fetcher *f, struct transfer *t, CURLcode rc) {
                 if (!data) {
                         snprintf(why, sizeof(why), "out of memory");
                 } else if (ib_block_decode(&s->idx, t->block, t->body.buf, t->body.got, data, why, sizeof(why)) == 0) {
-                        f->preferred = t->source;
+                        if (src->said)
+                                ib_log("source %s answers again", source_name(f, t->source));
+                        src->said = 0;
+                        src->rest_until = 0;
+                        src->outages = 0;
                         if (f->cfg->disk)
                                 ib_disk_put(f->cfg->disk, t->block, t->body.buf, t->body.got);
                         free(t->body.buf);
@@ -134,23 +184,46 @@ static void finish(struct ib_fetcher *f, struct transfer *t, CURLcode rc) {
                 } else {
                         free(data);
                         count(f, &s->stats.verify_failures, 1);
+                        wrong = 1;
                 }
         }
         count(f, &s->stats.transfer_failures, 1);
         char hex[65];
         ib_hex(s->idx.blocks[t->block].sha256, 32, hex);
+        int failed = t->source;
+        int next = -1;
         t->attempts++;
-        if (t->attempts < f->cfg->nsources * IB_ROUNDS) {
-                ib_log("block %u (%.16s...) from %s: %s; trying %s", t->block, hex, t->url, why, f->cfg->nsources > 1 ? "the next source" : "again");
-                t->source = (t->source + 1) % f->cfg->nsources;
+        if (wrong) {
+                t->refused |= 1u << failed;
+                next = pick(f, failed, t->refused);
+                if (!src->bad)
+                        ib_log("block %u (%.16s...) from %s: %s: that source is not asked again this boot while another is left; %s %s", t->block, hex, t->url, why,
+                               next >= 0 ? "moving to" : "and there is", source_name(f, next));
+                else
+                        ib_log("block %u (%.16s...) from %s: %s", t->block, hex, t->url, why);
+                src->bad = 1;
+        } else {
+                int rest = IB_REST_S << (src->outages < 5 ? src->outages : 5);
+                src->outages++;
+                src->rest_until = time(NULL) + (rest < IB_MAX_REST_S ? rest : IB_MAX_REST_S);
+                next = pick(f, failed, t->refused);
+                /* Once per outage, not once per block: a dead mirror fails every block at once. */
+                if (!src->said) {
+                        src->said = 1;
+                        ib_log("block %u (%.16s...) from %s: %s; %s %s", t->block, hex, t->url, why,
+                               next == failed ? "trying it again" : "moving to", source_name(f, next));
+                }
+        }
+        if (next >= 0 && t->attempts < f->cfg->nsources * IB_ROUNDS) {
+                t->source = next;
                 if (start(f, t) == 0)
                         return;
         }
-        ib_log("block %u (%s) refused or unreachable on every source (last: %s: %s): reads of it fail with an I/O error", t->block, hex, t->url, why);
-        uint32_t block = t->block;
+        /* Said once per block, not at each retry in the background. */
+        if (ib_store_failed(s, t->block, t->refused == 0))
+                ib_log("block %u (%s) refused or unreachable on every source (last: %s: %s): reads of it fail with an I/O error until a source delivers it", t->block, hex, t->url, why);
         free(t->body.buf);
         free(t);
-        ib_store_failed(s, block);
 }
 
 static void *run(void *arg) {
@@ -174,14 +247,14 @@ static void *run(void *arg) {
                                 t->block = (uint32_t)b;
                                 t->body.max = f->store->idx.blocks[b].stored_size;
                                 t->body.buf = malloc(t->body.max);
-                                t->source = f->preferred;
+                                t->source = pick(f, -1, 0);
                         }
                         if (!t || !t->body.buf || start(f, t) < 0) {
                                 ib_log("block %ld: out of memory", b);
                                 if (t)
                                         free(t->body.buf);
                                 free(t);
-                                ib_store_failed(f->store, (uint32_t)b);
+                                ib_store_failed(f->store, (uint32_t)b, 1);
                         }
                 }
                 int running = 0;
@@ -196,6 +269,9 @@ static void *run(void *arg) {
                         finish(f, t, m->data.result);
                 }
                 curl_multi_poll(f->multi, NULL, 0, 1000, NULL);
+                /* Blocks that failed are asked for again in the background for a while, so that
+                 * a network that comes back brings the system back (store.c). */
+                ib_store_retry_failed(f->store);
         }
         return NULL;
 }

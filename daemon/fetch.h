@@ -11,6 +11,8 @@
 #include "disk.h"
 #include "store.h"
 
+#define IB_MAX_SOURCES 16
+
 struct ib_fetch_config {
         char **sources; /* base URLs of the published tree, each ending in "/" */
         int nsources;

@@ -7,7 +7,11 @@
 #include <unistd.h>
 
 int ib_read_file(const char *path, size_t max, uint8_t **out, size_t *len) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        return ib_read_file_at(AT_FDCWD, path, max, out, len);
+}
+
+int ib_read_file_at(int dirfd, const char *path, size_t max, uint8_t **out, size_t *len) {
+        int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
         if (fd < 0)
                 return -errno;
         struct stat st;

@@ -98,8 +98,8 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off, struct f
                         struct ib_disk_stats ds;
                         ib_disk_stats(d->cfg.disk, &ds);
                         int m = snprintf(text + n, sizeof(text) - (size_t)n,
-                                         "disk_hits %llu\ndisk_misses %llu\ndisk_corrupt %llu\ndisk_writes %llu\ndisk_write_bytes %llu\ndisk_write_failures %llu\ndisk_dropped %llu\n",
-                                         ds.hits, ds.misses, ds.corrupt, ds.writes, ds.write_bytes, ds.write_failures, ds.dropped);
+                                         "disk_hits %llu\ndisk_misses %llu\ndisk_corrupt %llu\ndisk_writes %llu\ndisk_write_bytes %llu\ndisk_write_failures %llu\ndisk_dropped %llu\ndisk_queued %llu\n",
+                                         ds.hits, ds.misses, ds.corrupt, ds.writes, ds.write_bytes, ds.write_failures, ds.dropped, ds.queued);
                         n = m > 0 ? n + m : n;
                 }
                 if (n < 0 || off >= n)

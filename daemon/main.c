@@ -36,7 +36,6 @@
 #include "fs.h"
 #include "log.h"
 
-#define MAX_SOURCES 16
 #define MAX_CA_BYTES (4u * 1024u * 1024u)
 
 static int usage(const char *why) {
@@ -118,13 +117,14 @@ static int pin_hosts(struct ib_fetch_config *cfg) {
 
 int main(int argc, char **argv) {
         static struct ib_daemon d;
-        char *sources[MAX_SOURCES];
+        char *sources[IB_MAX_SOURCES];
         int nsources = 0, foreground = 0, cache_readonly = 0;
         const char *ca_file = NULL, *mountpoint = NULL, *cache_dir = NULL;
         uint8_t index_sha[32];
         int have_sha = 0;
         unsigned long long index_size = 0, cache_mb = 64, parallel = 8, ahead = 16;
 
+        ib_log_keep_stderr();
         for (int i = 1; i < argc; i++) {
                 const char *a = argv[i];
                 const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -147,7 +147,7 @@ int main(int argc, char **argv) {
                 i++;
                 if (strcmp(a, "--source") == 0) {
                         size_t n = strlen(v);
-                        if (nsources == MAX_SOURCES)
+                        if (nsources == IB_MAX_SOURCES)
                                 return usage("at most 16 --source");
                         if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
                                 return usage("--source must be an http:// or https:// URL");

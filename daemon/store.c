@@ -7,6 +7,10 @@
 
 /* A block that failed is not fetched again for this long: a read of it fails at once. */
 #define IB_RETRY_AFTER_S 5
+/* For this long after a block first failed it is fetched again in the background, every
+ * IB_RETRY_AFTER_S, read or not: a network that comes back within it brings the system back
+ * without waiting for a read. After that, only a read asks for it again. */
+#define IB_RETRY_FOR_S 600
 
 int ib_store_init(struct ib_store *s, struct ib_index *idx, size_t cache_limit, unsigned max_ahead) {
         memset(s, 0, sizeof(*s));
@@ -67,8 +71,10 @@ static void evict(struct ib_store *s) {
 /* Lock held. Queues block b when nothing has it yet; returns 1 when it was queued. */
 static int want(struct ib_store *s, uint32_t b) {
         struct ib_slot *slot = &s->slots[b];
-        if (slot->state == IB_FAILED && time(NULL) - slot->failed_at >= IB_RETRY_AFTER_S)
+        if (slot->state == IB_FAILED && time(NULL) - slot->failed_at >= IB_RETRY_AFTER_S) {
                 slot->state = IB_ABSENT;
+                s->nfailed--;
+        }
         if (slot->state != IB_ABSENT)
                 return 0;
         slot->state = IB_QUEUED;
@@ -187,11 +193,13 @@ void ib_store_ready(struct ib_store *s, uint32_t block, uint8_t *data) {
                 free(data);
                 slot->state = IB_FAILED;
                 slot->failed_at = time(NULL);
+                s->nfailed++;
         } else {
                 e->block = block;
                 e->data = data;
                 slot->entry = e;
                 slot->state = IB_READY;
+                slot->first_failed = 0;
                 lru_push(s, e);
                 s->cached_bytes += ib_block_length(&s->idx, block);
                 s->stats.blocks_fetched++;
@@ -201,13 +209,40 @@ void ib_store_ready(struct ib_store *s, uint32_t block, uint8_t *data) {
         pthread_mutex_unlock(&s->lock);
 }
 
-void ib_store_failed(struct ib_store *s, uint32_t block) {
+int ib_store_failed(struct ib_store *s, uint32_t block, int again) {
         pthread_mutex_lock(&s->lock);
-        s->slots[block].state = IB_FAILED;
-        s->slots[block].failed_at = time(NULL);
+        struct ib_slot *slot = &s->slots[block];
+        int first = slot->first_failed == 0;
+        slot->state = IB_FAILED;
+        slot->failed_at = time(NULL);
+        if (first)
+                slot->first_failed = slot->failed_at;
+        if (!again)
+                slot->first_failed = slot->failed_at - IB_RETRY_FOR_S; /* no background retries */
+        s->nfailed++;
         s->stats.blocks_failed++;
         pthread_cond_broadcast(&s->done);
         pthread_mutex_unlock(&s->lock);
+        return first;
+}
+
+void ib_store_retry_failed(struct ib_store *s) {
+        time_t now = time(NULL);
+        int queued = 0;
+        pthread_mutex_lock(&s->lock);
+        if (s->nfailed > 0 && now - s->last_retry >= IB_RETRY_AFTER_S) {
+                s->last_retry = now;
+                for (uint32_t b = 0; b < s->idx.block_count; b++) {
+                        struct ib_slot *slot = &s->slots[b];
+                        if (slot->state == IB_FAILED && now - slot->first_failed < IB_RETRY_FOR_S && want(s, b)) {
+                                queued = 1;
+                                s->stats.retries++;
+                        }
+                }
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (queued && s->wake_fetcher)
+                s->wake_fetcher(s->fetcher);
 }
 
 int ib_store_stats(struct ib_store *s, char *buf, size_t len) {
@@ -218,8 +253,8 @@ int ib_store_stats(struct ib_store *s, char *buf, size_t len) {
         return snprintf(buf, len,
                         "image_bytes %llu\nblock_size %u\nblocks %u\n"
                         "reads %llu\nread_bytes %llu\ncache_hits %llu\ncache_misses %llu\ncached_bytes %zu\nreadahead %llu\n"
-                        "transfers %llu\ntransfer_failures %llu\nbytes_received %llu\nblocks_fetched %llu\nverify_failures %llu\nblocks_failed %llu\n",
+                        "transfers %llu\ntransfer_failures %llu\nbytes_received %llu\nblocks_fetched %llu\nverify_failures %llu\nblocks_failed %llu\nretries %llu\n",
                         (unsigned long long)s->idx.image_size, s->idx.block_size, s->idx.block_count,
                         t.reads, t.read_bytes, t.cache_hits, t.cache_misses, cached, t.readahead,
-                        t.transfers, t.transfer_failures, t.bytes_received, t.blocks_fetched, t.verify_failures, t.blocks_failed);
+                        t.transfers, t.transfer_failures, t.bytes_received, t.blocks_fetched, t.verify_failures, t.blocks_failed, t.retries);
 }

@@ -32,12 +32,13 @@ struct ib_slot {
         uint8_t state;
         uint16_t waiters; /* readers waiting for or copying from it: never evicted meanwhile */
         time_t failed_at;
+        time_t first_failed; /* when it first failed since it was last fetched (0: never) */
         struct ib_entry *entry;
 };
 
 struct ib_stats {
         unsigned long long reads, read_bytes, cache_hits, cache_misses, readahead;
-        unsigned long long transfers, transfer_failures, bytes_received, blocks_fetched, verify_failures, blocks_failed;
+        unsigned long long transfers, transfer_failures, bytes_received, blocks_fetched, verify_failures, blocks_failed, retries;
 };
 
 struct ib_store {
@@ -53,6 +54,8 @@ struct ib_store {
         uint64_t run_bytes; /* the bytes read back to back up to next_off */
         unsigned max_ahead;
         struct ib_stats stats;
+        uint32_t nfailed;      /* slots in IB_FAILED */
+        time_t last_retry;
         void (*wake_fetcher)(void *);
         void *fetcher;
 };
@@ -68,7 +71,12 @@ long ib_store_read(struct ib_store *s, uint8_t *buf, uint64_t off, size_t len);
 long ib_store_next(struct ib_store *s);
 /* Hands back a verified block (data of ib_block_length bytes, malloc'ed; the store owns it). */
 void ib_store_ready(struct ib_store *s, uint32_t block, uint8_t *data);
-void ib_store_failed(struct ib_store *s, uint32_t block);
+/* again: fetch it again in the background (it was unreachable; not when sources sent wrong
+ * bytes for it). Returns 1 when this is its first failure since it was last fetched. */
+int ib_store_failed(struct ib_store *s, uint32_t block, int again);
+/* Queues again the blocks that failed IB_RETRY_AFTER_S or more ago, for IB_RETRY_FOR_S after
+ * their first failure (the fetcher calls it about once a second). */
+void ib_store_retry_failed(struct ib_store *s);
 
 /* The counters as "name value" lines (the FUSE file /stats). */
 int ib_store_stats(struct ib_store *s, char *buf, size_t len);

@@ -5,11 +5,15 @@
 #
 #   bash scripts/bench.sh [--boot] [--kernel-source DIR|TARBALL]
 #   bash scripts/bench.sh root [--memory]
+#   bash scripts/bench.sh root-cache
 #
 # `root`: a published Debian 12 root booted three ways side by side, lazily over HTTP, after
 # downloading the whole image, and from a local disk (bench/root.bench.ts says how): seconds to
 # login:, bytes and requests served, and with --memory the smallest -m each way boots with
 # (many more boots: about half an hour). Needs root (debootstrap, FUSE), as the tests do.
+# `root-cache`: the same root with blocks of 64 KiB, 256 KiB and 1 MiB, each booted with an
+# empty USB cache stick, again with the stick filled, and by whole-image download, at 0 and at
+# 50 ms per request (bench/root-cache.bench.ts; 18 boots, about 25 minutes).
 #
 # The kernel-source backend builds its kernel once (about 5 minutes on 2 cores) and reuses it
 # from ~/.cache/inetboot afterwards. Everything it writes stays in test-output/bench/.
@@ -25,8 +29,14 @@ if [ "${1:-}" = root ]; then
 	*) echo "usage: $0 root [--memory]" >&2; exit 2 ;;
 	esac
 	npx tsc -p tsconfig.json
-	INETBOOT_BENCH_MEMORY=$memory npx vitest run --config bench/vitest.config.ts
+	INETBOOT_BENCH_MEMORY=$memory npx vitest run --config bench/vitest.config.ts bench/root.bench.ts
 	cat test-output/bench/root.txt
+	exit 0
+fi
+if [ "${1:-}" = root-cache ]; then
+	npx tsc -p tsconfig.json
+	npx vitest run --config bench/vitest.config.ts bench/root-cache.bench.ts
+	cat test-output/bench/root-cache.txt
 	exit 0
 fi
 

@@ -25,6 +25,7 @@ import { PREBOOT_BACKENDS } from './config/schema.js';
 import { smokeCommand } from './commands/smoke.js';
 import { makeCacheDiskCommand } from './commands/make-cache-disk.js';
 import { publishCommand } from './commands/publish.js';
+import { DEFAULT_KEEP } from './pipeline/publish/versions.js';
 import { VERSION } from './version.js';
 
 export const DEFAULT_CONFIG = 'inetboot.yaml';
@@ -179,13 +180,19 @@ export function buildProgram(io: Io, signal?: AbortSignal): Command {
 
   program
     .command('publish')
-    .description('publish a root file system to DIR, for booting it lazily over HTTP (its blocks fetched when read)')
-    .argument('<rootdir>', 'the root file system: boot/vmlinuz-*, lib/modules/*, sbin/init (what debootstrap makes)')
-    .requiredOption('--out <dir>', 'the tree to serve (created; a version there already lends its blocks)')
+    .description('publish a root file system to DIR, for booting it lazily over HTTP (its blocks fetched when read); or prune old versions from DIR')
+    .argument('[rootdir]', 'the root file system: boot/vmlinuz-*, lib/modules/*, sbin/init (what debootstrap makes)')
+    .option('--out <dir>', 'the tree to serve (created; a version there already lends its blocks)')
     .option('--block-size <size>', 'block size, a power of two from 64K to 4M', '256K')
+    .option('--prune <dir>', 'instead of publishing: remove from the tree DIR every file that none of the kept versions names')
+    .option('--keep <n>', `with --prune: how many of the last published versions to keep (the one root.json names is always kept; default ${DEFAULT_KEEP})`)
     .option('--json', 'print the result as one JSON object')
     .option('--cache-dir <dir>', 'where the block daemon is built (default: $XDG_CACHE_HOME/inetboot or ~/.cache/inetboot)')
-    .addHelpText('after', '\nServe DIR with any static web server, and boot it from an entry with\n  root: {url: http://SERVER/DIR/root.json, sha256: "<the sha256 printed here>"}')
+    .addHelpText(
+      'after',
+      '\nServe DIR with any static web server, and boot it from an entry with\n  root: {url: http://SERVER/DIR/root.json, sha256: "<the sha256 printed here>"}\n' +
+        'Publishing a new version into the same DIR adds only its changed blocks; then\n  inetboot publish --prune DIR --keep 2\nremoves what neither of the last two versions uses.',
+    )
     .action(async (root, opts) => {
       io.stdout(await publishCommand(root, opts, ctx()));
     });

@@ -1,19 +1,36 @@
-/** `inetboot publish ROOTDIR --out DIR`: a root file system as a tree to boot lazily over HTTP. */
+/** `inetboot publish ROOTDIR --out DIR`: a root file system as a tree to boot lazily over HTTP;
+ * `inetboot publish --prune DIR [--keep N]`: what no kept version of the tree names, removed. */
 import { resolve } from 'node:path';
+import { UsageError } from '../errors.js';
 import { defaultCacheDir } from '../paths.js';
-import { DEFAULT_BLOCK_SIZE, parseBlockSize, publish, type PublishResult } from '../pipeline/publish/publish.js';
+import { DEFAULT_BLOCK_SIZE, parseBlockSize, publish, withTreeLock, type PublishResult } from '../pipeline/publish/publish.js';
+import { DEFAULT_KEEP, prune, type PruneResult } from '../pipeline/publish/versions.js';
 import type { CommandContext } from './context.js';
 
 export interface PublishOptions {
-  out: string;
+  out?: string;
   blockSize?: string;
   json?: boolean;
   cacheDir?: string;
+  prune?: string;
+  keep?: string;
 }
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
-export async function publishCommand(root: string, opts: PublishOptions, ctx: CommandContext): Promise<string> {
+export async function publishCommand(root: string | undefined, opts: PublishOptions, ctx: CommandContext): Promise<string> {
+  if (opts.prune !== undefined) {
+    if (root !== undefined || opts.out !== undefined) throw new UsageError('--prune DIR takes no ROOTDIR and no --out: it only removes what old versions of DIR used');
+    const keepText = opts.keep ?? String(DEFAULT_KEEP);
+    const keep = Number(keepText);
+    if (!/^\d+$/.test(keepText) || keep < 1 || keep > 1000) throw new UsageError(`--keep ${opts.keep}: write how many versions to keep, from 1 to 1000`);
+    const out = resolve(opts.prune);
+    const r = await withTreeLock(out, () => prune(out, keep, ctx.signal), { logger: ctx.log, signal: ctx.signal });
+    return opts.json ? `${JSON.stringify(r)}\n` : pruneSummary(r, opts.prune);
+  }
+  if (root === undefined) throw new UsageError('publish needs ROOTDIR and --out DIR (or --prune DIR): inetboot publish ROOTDIR --out DIR');
+  if (opts.out === undefined) throw new UsageError("required option '--out <dir>' not specified: the tree to write, e.g. --out www/debian12");
+  if (opts.keep !== undefined) throw new UsageError('--keep goes with --prune DIR');
   const r = await publish({
     root: resolve(root),
     out: resolve(opts.out),
@@ -33,6 +50,16 @@ function summary(r: PublishResult, out: string): string {
     `  miniroot  ${r.miniroot.path} (${mb(r.miniroot.size)})`,
     `  index     ${r.index.path}`,
     `  manifest  ${r.manifest}, sha256 ${r.sha256}`,
+    '',
+  ].join('\n');
+}
+
+function pruneSummary(r: PruneResult, out: string): string {
+  return [
+    `pruned ${out}: kept ${r.kept.length} version(s), dropped ${r.dropped.length}`,
+    ...r.kept.map((s) => `  kept     ${s}`),
+    ...r.dropped.map((s) => `  dropped  ${s}`),
+    `  removed  ${r.files_removed} files (${r.blocks_removed} blocks), ${mb(r.bytes_removed)}`,
     '',
   ].join('\n');
 }

@@ -225,7 +225,7 @@ export class ConsoleWatcher {
 }
 
 /** Escapes a value for QEMU's comma-separated option syntax. */
-function qemuOptValue(value: string): string {
+export function qemuOptValue(value: string): string {
   return value.replace(/,/g, ',,');
 }
 

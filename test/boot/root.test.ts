@@ -14,75 +14,30 @@
 import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootAndWatch, type BootResult } from '../../src/qemu/boot.js';
-import { bin } from '../helpers/cli.js';
-import { debianRoot } from '../helpers/debian-root.js';
-import { accessLogRequests, startNginx, type NginxServer } from '../helpers/nginx.js';
-import { outputDir } from '../helpers/paths.js';
 import { bootScenario, buildPreboot, type BuiltPreboot } from '../helpers/preboot.js';
+import { bootRootIso, expectBooted, rootMedium, type RootMedium } from '../helpers/root-medium.js';
 import { scaled } from '../helpers/timeouts.js';
 
 const DIR = 'root';
-const dir = outputDir(DIR);
-const www = join(dir, 'www');
-const CHECK = 'ROOT-CHECK';
-let nginx: NginxServer;
-let iso: string;
-let published: { sha256: string; image_bytes: number; blocks: number };
+let m: RootMedium;
+let www: string;
 const report: Record<string, unknown> = {};
 
-interface Served {
-  requests: number;
-  bytes: number;
-  /** Of those, what the lazy root fetched: the index and blocks/ (not the manifest, kernel, miniroot). */
-  blockRequests: number;
-  rootBytes: number;
-}
-
-/** What nginx sent since the log was emptied. */
-function served(): Served {
-  const s: Served = { requests: 0, bytes: 0, blockRequests: 0, rootBytes: 0 };
-  for (const r of accessLogRequests(nginx.accessLog)) {
-    s.requests++;
-    s.bytes += r.bytes;
-    if (r.path.startsWith('/blocks/')) s.blockRequests++;
-    if (r.path.startsWith('/blocks/') || r.path.startsWith('/index/')) s.rootBytes += r.bytes;
-  }
-  return s;
-}
-
-/** Boots the ISO to login:, logs in, prints the mounts; returns the console and the timings. */
-async function bootRoot(name: string, opts: { uefi?: boolean; memoryMiB?: number }): Promise<{ r: BootResult; log: string; loginS?: number; served: Served }> {
-  writeFileSync(nginx.accessLog, '');
-  const logFile = join(dir, `${name}.console.log`);
-  let loginS: number | undefined;
-  const t0 = Date.now();
-  const r = await bootAndWatch({
-    iso,
-    uefi: opts.uefi,
-    memoryMiB: opts.memoryMiB,
-    expect: `${CHECK}-42`,
-    failOn: ['Kernel panic', 'ERROR: ', 'Emergency mode', 'SQUASHFS error'],
-    timeoutMs: scaled(600_000),
-    logFile,
-    input: [
-      { when: 'login:', send: 'root\n' },
-      // The shell prompt of root: "root@HOST:~# ".
-      { when: ':~# ', send: `cat /proc/mounts; cat /run/inetboot/blocks/stats; echo ${CHECK}-$((6*7))\n` },
-    ],
-    onLine: (line) => {
-      // The prompt's line is complete once the typed name is echoed after it.
-      if (loginS === undefined && / login: /.test(line)) loginS = (Date.now() - t0) / 1000;
-    },
-  });
-  const log = readFileSync(logFile, 'utf8').replace(/\r/g, '');
-  const s = served();
-  report[name] = { seconds_to_login: loginS, memory_mib: opts.memoryMiB ?? 1024, ...s, image_bytes: published.image_bytes, fraction_of_image_fetched_lazily: s.rootBytes / published.image_bytes };
-  writeFileSync(join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
-  console.log(
-    `${name}: login after ${loginS?.toFixed(1) ?? '?'} s; nginx served ${s.bytes} bytes in ${s.requests} requests; of the root: ${s.rootBytes} bytes in ${s.blockRequests} blocks and the index = ${((100 * s.rootBytes) / published.image_bytes).toFixed(1)}% of the ${published.image_bytes}-byte image`,
-  );
-  return { r, log, loginS, served: s };
+/** Boots the ISO to login: and keeps what each boot cost in test-output/root/report.json. */
+async function bootRoot(name: string, opts: { uefi?: boolean; memoryMiB?: number }) {
+  const b = await bootRootIso(m, name, opts);
+  report[name] = {
+    seconds_to_login: b.loginS,
+    memory_mib: opts.memoryMiB ?? 1024,
+    requests: b.served.requests,
+    bytes: b.served.bytes,
+    blockRequests: b.served.blockRequests,
+    rootBytes: b.served.rootBytes,
+    image_bytes: m.published.image_bytes,
+    fraction_of_image_fetched_lazily: b.served.rootBytes / m.published.image_bytes,
+  };
+  writeFileSync(join(m.dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  return b;
 }
 
 /** The root is the overlay over the squashfs, which is the image the daemon serves over FUSE. */
@@ -97,45 +52,32 @@ function expectLazyRoot(log: string): void {
 }
 
 beforeAll(async () => {
-  const root = await debianRoot();
-  const pub = await bin(['publish', root, '--out', www, '--json']);
-  expect(pub.code, pub.stderr).toBe(0);
-  published = JSON.parse(pub.stdout) as typeof published;
-  nginx = await startNginx({ root: www, name: `${DIR}-nginx` });
-
-  const cfg = join(dir, 'inetboot.yaml');
-  writeFileSync(cfg, 'timeout: 1\nserial: true\nentries: []\n');
-  const add = await bin([
-    'add-entry', '-c', cfg, '--id', 'debian12', '--title', 'Debian 12 (root over HTTP)',
-    '--root', `${nginx.baseUrlForGuest}/root.json`, '--root-sha256', published.sha256, '--append', 'console=ttyS0', '--default',
-  ]);
-  expect(add.code, add.stderr).toBe(0);
-  iso = join(dir, 'root.iso');
-  const built = await bin(['build-iso', '-c', cfg, '-o', iso]);
-  expect(built.code, built.stderr).toBe(0);
+  m = await rootMedium(DIR);
+  www = m.www;
 }, scaled(1_800_000));
 
 afterAll(async () => {
-  await nginx?.stop();
+  await m?.nginx.stop();
 });
 
 describe('a published Debian 12 root, booted from an inetboot ISO', () => {
   it('BIOS: boots to login: with / the overlay over the lazily fetched image, every file verified', async () => {
-    const { r, log, served: s } = await bootRoot('bios', {});
-    expect(r.ok, `${r.reason} ${r.matched ?? ''}\n${r.lastLines.join('\n')}`).toBe(true);
+    const b = await bootRoot('bios', {});
+    expectBooted(b);
+    const { log, served: s } = b;
     expectLazyRoot(log);
     // entry -> manifest -> kernel and miniroot, each checked by the preboot before kexec.
     for (const f of ['root.json', 'kernel/', 'miniroot/']) expect(log).toMatch(new RegExp(`inetboot: verified sha256 of http://10\\.0\\.2\\.2:\\d+/${f}`));
     // Well below the image: the boot reads a small part of it (the figure: report.json).
-    expect(s.rootBytes).toBeLessThan(published.image_bytes * 0.25);
+    expect(s.rootBytes).toBeLessThan(m.published.image_bytes * 0.25);
     expect(s.rootBytes).toBeGreaterThan(0);
     expect(s.blockRequests).toBeGreaterThan(0);
   }, scaled(700_000));
 
   it('UEFI: boots the same root to login:', async () => {
-    const { r, log } = await bootRoot('uefi', { uefi: true });
-    expect(r.ok, `${r.reason} ${r.matched ?? ''}\n${r.lastLines.join('\n')}`).toBe(true);
-    expectLazyRoot(log);
+    const b = await bootRoot('uefi', { uefi: true });
+    expectBooted(b);
+    expectLazyRoot(b.log);
   }, scaled(700_000));
 
   it('boots with less RAM than the image', async () => {
@@ -145,10 +87,10 @@ describe('a published Debian 12 root, booted from an inetboot ISO', () => {
     // asks for 64 MiB (its init_size) beside the 14 MB miniroot: measured, -m 192 fails with
     // "kexec_load failed: Invalid argument", -m 208 has kexec killed for want of memory.
     const memoryMiB = 256;
-    expect(memoryMiB * 1024 * 1024).toBeLessThan(published.image_bytes);
-    const { r, log } = await bootRoot('small-ram', { memoryMiB });
-    expect(r.ok, `${r.reason} ${r.matched ?? ''}\n${r.lastLines.join('\n')}`).toBe(true);
-    expectLazyRoot(log);
+    expect(memoryMiB * 1024 * 1024).toBeLessThan(m.published.image_bytes);
+    const b = await bootRoot('small-ram', { memoryMiB });
+    expectBooted(b);
+    expectLazyRoot(b.log);
   }, scaled(700_000));
 });
 
@@ -172,18 +114,18 @@ describe('a root typed at GRUB, and a root that cannot be mounted', () => {
   it('httpfuse=URL/ (the seeds\' parameter) boots that root, loudly unverified', async () => {
     const r = await bootScenario({
       preboot, dir: DIR, name: 'typed-httpfuse', entry: 'shell',
-      extraCmdline: `httpfuse=${nginx.baseUrlForGuest}/ ib.append="console=ttyS0"`,
+      extraCmdline: `httpfuse=${m.nginx.baseUrlForGuest}/ ib.append="console=ttyS0"`,
       expect: ' login: ', failOn: ['Kernel panic', 'ERROR: '], timeoutS: 600,
     });
     expect(r.ok, `${r.reason} ${r.matched ?? ''}\n${r.lastLines.join('\n')}`).toBe(true);
-    expect(r.log).toContain(`inetboot: httpfuse=${nginx.baseUrlForGuest}/root.json was typed at GRUB: booting that root instead of an entry of the menu`);
+    expect(r.log).toContain(`inetboot: httpfuse=${m.nginx.baseUrlForGuest}/root.json was typed at GRUB: booting that root instead of an entry of the menu`);
     expect(r.log).toContain("inetboot: WARNING: no ib.root_sha256= was typed: the root's manifest is NOT verified");
   }, scaled(700_000));
 
   it('an index that is not the one the manifest pins: the miniroot says why and leaves a shell', async () => {
     const r = await bootScenario({
       preboot, dir: DIR, name: 'bad-index', entry: 'shell',
-      extraCmdline: `ib.root=${nginx.baseUrlForGuest}/bad/root.json ib.append="console=ttyS0"`,
+      extraCmdline: `ib.root=${m.nginx.baseUrlForGuest}/bad/root.json ib.append="console=ttyS0"`,
       expect: 'A shell follows', failOn: ['Kernel panic', ' login: '], timeoutS: 600,
     });
     expect(r.ok, `${r.reason} ${r.matched ?? ''}\n${r.lastLines.join('\n')}`).toBe(true);

@@ -18,6 +18,10 @@
  *   hang/0/F          accepts the connection and never answers
  *   trickle/N/F       the whole file (Content-Length), N bytes every 100 ms: a slow mirror
  *   flaky/N/F         503 for the first N requests of this path, then the file whole
+ *   delay/MS/F        the file whole, MS milliseconds after the request: a distant mirror
+ *   dies/N/F          the file whole for the first N requests of this mode (any file); the
+ *                     next one kills the server: every connection dropped, nothing listening
+ *                     (connection refused) from then on, as a mirror that went down mid-boot
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -35,14 +39,21 @@ export interface FaultServer {
   stop(): Promise<void>;
 }
 
-export type FaultMode = 'ok' | 'status' | 'stall' | 'stall-ranges' | 'truncate-cl' | 'truncate-nocl' | 'wrong' | 'hang' | 'trickle' | 'flaky';
+export type FaultMode = 'ok' | 'status' | 'stall' | 'stall-ranges' | 'truncate-cl' | 'truncate-nocl' | 'wrong' | 'hang' | 'trickle' | 'flaky' | 'dies' | 'delay';
 
 export async function startFaultServer(opts: { root: string }): Promise<FaultServer> {
   const sockets = new Set<Socket>();
   const seen = new Map<string, number>();
   const requests: string[] = [];
+  let dying = 0;
   const server = createServer((req, res) => {
     requests.push(`${req.method ?? '?'} ${req.url ?? '?'}${req.headers.range ? ` ${req.headers.range}` : ''}`);
+    const dies = /^\/dies\/(\d+)\//.exec(req.url ?? '');
+    if (dies && ++dying > Number(dies[1])) {
+      server.close();
+      for (const s of sockets) s.destroy();
+      return;
+    }
     try {
       const count = (seen.get(req.url ?? '') ?? 0) + 1;
       seen.set(req.url ?? '', count);
@@ -78,6 +89,7 @@ export async function startFaultServer(opts: { root: string }): Promise<FaultSer
       new Promise<void>((resolve) => {
         process.removeListener('exit', onExit);
         for (const s of sockets) s.destroy();
+        if (!server.listening) return resolve();
         server.close(() => resolve());
       }),
   };
@@ -107,8 +119,14 @@ function handle(root: string, req: IncomingMessage, res: ServerResponse, count: 
   switch (mode) {
     case 'ok':
     case 'flaky':
+    case 'dies':
       res.writeHead(200, full).end(head ? undefined : body);
       return;
+    case 'delay': {
+      const timer = setTimeout(() => res.writeHead(200, full).end(head ? undefined : body), n);
+      res.on('close', () => clearTimeout(timer));
+      return;
+    }
     case 'stall-ranges': {
       const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
       if (range) {

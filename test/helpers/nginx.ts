@@ -36,7 +36,8 @@ export interface NginxServer {
 const BIND_ATTEMPTS = 5;
 
 /** tls: serve HTTPS with this certificate chain and key (PEM files); baseUrlForGuest is then https://. */
-export async function startNginx(opts: { root: string; name: string; tls?: { cert: string; key: string } }): Promise<NginxServer> {
+/** port: this one (a server started again where a medium expects it); default: a free one. */
+export async function startNginx(opts: { root: string; name: string; tls?: { cert: string; key: string }; port?: number }): Promise<NginxServer> {
   const dir = outputDir(opts.name);
   const prefix = join(dir, 'nginx-prefix');
   mkdirSync(prefix, { recursive: true });
@@ -49,7 +50,7 @@ export async function startNginx(opts: { root: string; name: string; tls?: { cer
 
   let lastError = '';
   for (let attempt = 1; attempt <= BIND_ATTEMPTS; attempt++) {
-    const port = await freePort();
+    const port = opts.port ?? (await freePort());
     const conf = join(prefix, 'nginx.conf');
     writeFileSync(conf, nginxConfig({ port, root, prefix, accessLog, errorLog, tls: opts.tls }));
     const proc = spawnLong(NGINX, ['-e', errorLog, '-p', prefix + '/', '-c', conf], { pkg: 'nginx' });

@@ -17,6 +17,9 @@ import { DAEMON_SOURCE } from '../../src/pipeline/publish/daemon.js';
 import { MINIROOT_MODULES } from '../../src/pipeline/publish/miniroot.js';
 import { prepareKernelPackage } from '../../src/pipeline/preboot/kernel-package.js';
 import { allPrebootModules, moduleClosure } from '../../src/pipeline/preboot/modules.js';
+import { MANIFEST_NAME, parseManifest, type RootManifest } from '../../src/pipeline/publish/manifest.js';
+import { bin } from './cli.js';
+import { startNginx, type NginxServer } from './nginx.js';
 import { outputDir } from './paths.js';
 
 /** Bytes from a seeded generator: the same root, and so the same image, on every run. */
@@ -56,6 +59,20 @@ export async function leanRoot(name: string): Promise<string> {
   return root;
 }
 
+/**
+ * leanRoot(NAME-root) published with 64 KiB blocks into OUT (emptied first), served by nginx,
+ * and the AddressSanitizer daemon: what the daemon's host tests start from.
+ */
+export async function publishedLean(name: string, out: string): Promise<{ manifest: RootManifest; nginx: NginxServer; daemon: string }> {
+  const root = await leanRoot(`${name}-root`);
+  rmSync(out, { recursive: true, force: true });
+  const r = await bin(['publish', root, '--out', out, '--block-size', '64K', '--json']);
+  if (r.code !== 0) throw new Error(`publish failed:\n${r.stderr}`);
+  const manifest = parseManifest(readFileSync(join(out, MANIFEST_NAME), 'utf8'));
+  const daemon = await asanBlockd();
+  return { manifest, daemon, nginx: await startNginx({ root: out, name: `${name}-nginx` }) };
+}
+
 /** The daemon built with AddressSanitizer and UBSan, into the test output (make asan). */
 export async function asanBlockd(): Promise<string> {
   const out = join(outputDir('blockd-build'), 'build');
@@ -84,7 +101,8 @@ export async function startBlockd(binary: string, args: string[]): Promise<Mount
   child.all?.on('data', (d: Buffer) => (log += d.toString()));
   let exited = false;
   void child.then(() => (exited = true));
-  const deadline = Date.now() + 20_000;
+  // Long enough for an index fetch from a stalled source to time out (15 s) and move on.
+  const deadline = Date.now() + 45_000;
   for (;;) {
     const r = await execa('mountpoint', ['-q', mountpoint], { reject: false });
     if (r.exitCode === 0) break;

@@ -15,9 +15,11 @@ export interface RootHandover {
   gateway?: string;
   dns?: string[];
   proxy?: string;
+  /** ib.cache= as typed at the preboot's GRUB: the block cache is off, or read-only. */
+  cache?: 'off' | 'readonly';
 }
 
-export const ROOT_HANDOVER_KEYS = ['sources', 'index_sha256', 'index_size', 'mac', 'address', 'gateway', 'dns', 'proxy'] as const;
+export const ROOT_HANDOVER_KEYS = ['sources', 'index_sha256', 'index_size', 'mac', 'address', 'gateway', 'dns', 'proxy', 'cache'] as const;
 
 /** MINIROOT padded with zeros to a multiple of 4 bytes, then the archive (as root_initrd does). */
 export function withRootHandover(miniroot: Buffer, data: RootHandover): Buffer {

@@ -5,16 +5,15 @@
  * again, a cached block made by another zstd is still used, --cache-readonly writes nothing, and
  * a full cache disk warns once and never fails a read. Mounting needs root (as CI runs).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MANIFEST_NAME, parseManifest, type RootManifest } from '../../src/pipeline/publish/manifest.js';
-import { bin } from '../helpers/cli.js';
-import { accessLogRequests, startNginx, type NginxServer } from '../helpers/nginx.js';
+import type { RootManifest } from '../../src/pipeline/publish/manifest.js';
+import { accessLogRequests, type NginxServer } from '../helpers/nginx.js';
 import { outputDir } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
-import { asanBlockd, leanRoot, startBlockd } from '../helpers/published.js';
+import { publishedLean, startBlockd } from '../helpers/published.js';
 import { scaled } from '../helpers/timeouts.js';
 
 const ROOT_USER = process.getuid?.() === 0;
@@ -85,13 +84,7 @@ const offline = async (cache: string) => {
 
 describe.skipIf(!ROOT_USER)('the block cache on a local disk (FUSE mounts need root)', () => {
   beforeAll(async () => {
-    const root = await leanRoot('blockd-cache-root');
-    rmSync(pub, { recursive: true, force: true });
-    const r = await bin(['publish', root, '--out', pub, '--block-size', '64K', '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    manifest = parseManifest(readFileSync(join(pub, MANIFEST_NAME), 'utf8'));
-    daemon = await asanBlockd();
-    nginx = await startNginx({ root: pub, name: 'blockd-cache-nginx' });
+    ({ manifest, nginx, daemon } = await publishedLean('blockd-cache', pub));
     const d = await startBlockd(daemon, args(freshCache('reference'), '--cache-readonly'));
     try {
       image = readFileSync(d.image);
@@ -106,8 +99,12 @@ describe.skipIf(!ROOT_USER)('the block cache on a local disk (FUSE mounts need r
   });
 
   it('the first run fills the cache: the index and every block read, under their hashes', async () => {
-    const cache = freshCache('fill');
-    const d = await startBlockd(daemon, args(cache));
+    const opened = freshCache('fill');
+    const d = await startBlockd(daemon, args(opened));
+    // The folder moves once the daemon runs, as the miniroot's switch_root moves the cache
+    // disk's mount into the new root: the daemon holds the folder, not its path.
+    const cache = join(OUT, 'fill', 'moved');
+    renameSync(opened, cache);
     try {
       expect(readFileSync(d.image).equals(image)).toBe(true);
     } finally {
@@ -117,7 +114,7 @@ describe.skipIf(!ROOT_USER)('the block cache on a local disk (FUSE mounts need r
     expect(cachedBlocks(cache)).toEqual(want);
     for (const name of want.slice(0, 20)) expect(readFileSync(join(cache, 'blocks', name)).equals(readFileSync(join(pub, 'blocks', name)))).toBe(true);
     expect(readFileSync(join(cache, manifest.index.sha256)).equals(readFileSync(join(pub, manifest.index.path)))).toBe(true);
-    expect(d.log()).toContain(`cache: blocks in ${cache}/blocks`);
+    expect(d.log()).toContain(`cache: blocks in ${opened}/blocks`);
     // Nothing half-written is left behind.
     expect(readdirSync(cache).filter((f) => f.startsWith('.'))).toEqual([]);
   }, scaled(180_000));

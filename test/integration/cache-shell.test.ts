@@ -93,6 +93,21 @@ describe.skipIf(!ROOT)('the local cache on an image file (BusyBox sh; mounting n
     expect(await withImage(image, (d) => readFileSync(join(d, 'inetboot-cache', sha256(blob))).equals(blob))).toBe(true);
   });
 
+  it('ib.cache=readonly: the cache is read, and nothing is stored', async () => {
+    const ro = join(outputDir(DIR), 'readonly.img');
+    await makeCacheDisk({ path: ro, bytes: 16 * MIB, fs: 'ext4', force: true, logger: silentLogger() });
+    const fresh = await fetchSources([nginx.url('blob')], { sha: sha256(blob), cacheDevices: ro, cmdline: 'ib.cache=readonly', timeoutMs: scaled(60_000) });
+    expect(fresh.code, fresh.out).toBe(0);
+    expect(fresh.out).toContain('inetboot: cache: read-only (ib.cache=readonly): nothing is stored this boot');
+    expect(fresh.out).not.toContain('cache: stored');
+    expect(await withImage(ro, (d) => readdirSync(join(d, 'inetboot-cache')))).toEqual([]);
+    // What is there is used.
+    await withImage(ro, (d) => writeFileSync(join(d, 'inetboot-cache', sha256(blob)), blob));
+    const cached = await fetchSources([`http://127.0.0.1:${closed}/blob`], { sha: sha256(blob), cacheDevices: ro, cmdline: 'ib.cache=readonly', timeoutMs: scaled(60_000) });
+    expect(cached.code, cached.out).toBe(0);
+    expect(cached.out).toContain(`inetboot: blob: from the local cache (sha256 ${sha256(blob)})`);
+  });
+
   it('a full cache disk: a warning, and the download is used all the same', async () => {
     const small = join(outputDir(DIR), 'small.img');
     await makeCacheDisk({ path: small, bytes: 2 * MIB, fs: 'ext4', force: true, logger: silentLogger() });

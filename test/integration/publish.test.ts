@@ -84,7 +84,8 @@ describe('the published tree', () => {
     }
     expect(sha256(readFileSync(join(pub, MANIFEST_NAME)))).toBe(sha);
     expect(readFileSync(join(pub, manifest.kernel.path)).equals(readFileSync(join(root, 'boot', readdirSync(join(root, 'boot'))[0]!)))).toBe(true);
-    expect(readdirSync(pub).sort()).toEqual(['blocks', 'index', 'kernel', 'miniroot', 'root.json']);
+    expect(readdirSync(pub).sort()).toEqual(['blocks', 'index', 'kernel', 'miniroot', 'root.json', 'versions']);
+    expect(readFileSync(join(pub, 'versions', `${sha}.json`)).equals(readFileSync(join(pub, MANIFEST_NAME)))).toBe(true);
   });
 
   it('stores blocks in 256 sharded folders, named by the hash of their bytes', () => {
@@ -122,6 +123,78 @@ describe('the published tree', () => {
     writeFileSync(join(root, 'srv', 'data', 'text.txt'), 'the lean root of the inetboot tests\n'.repeat(20000));
     expect((await publishJson(root, pub, '--block-size', '64K')).sha256).toBe(sha);
   }, scaled(900_000));
+
+  it('--prune keeps the last N versions and the one root.json names, and removes what none of them uses', async () => {
+    const tree = join(OUT, 'versions');
+    rmSync(tree, { recursive: true, force: true });
+    const v: { sha256: string }[] = [];
+    const file = join(root, 'srv', 'data', 'version.txt');
+    try {
+      for (let i = 1; i <= 3; i++) {
+        writeFileSync(file, seeded(300_000, 100 + i));
+        v.push(await publishJson(root, tree, '--block-size', '64K'));
+      }
+    } finally {
+      rmSync(file, { force: true });
+    }
+    const history = readFileSync(join(tree, 'versions', 'history'), 'utf8').trim().split('\n').map((l) => l.split(' ')[0]);
+    expect(history).toEqual(v.map((x) => x.sha256));
+    const names = (sha: string) => {
+      const m = parseManifest(readFileSync(join(tree, 'versions', `${sha}.json`), 'utf8'));
+      const idx = readFileSync(join(tree, m.index.path));
+      const blocks = Array.from({ length: idx.readUInt32LE(12) }, (_, i) => {
+        const hex = idx.subarray(32 + 40 * i, 64 + 40 * i).toString('hex');
+        return `blocks/${hex.slice(0, 2)}/${hex}${idx[32 + 40 * i + 36] === 1 ? '.zst' : ''}`;
+      });
+      return new Set([m.kernel.path, m.miniroot.path, m.index.path, ...blocks]);
+    };
+    const [n1, n2, n3] = v.map((x) => names(x.sha256)) as [Set<string>, Set<string>, Set<string>];
+    const onlyV1 = [...n1].filter((f) => !n2.has(f) && !n3.has(f));
+    expect(onlyV1.length).toBeGreaterThan(0);
+
+    const r = await bin(['publish', '--prune', tree, '--keep', '2', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { kept: string[]; dropped: string[]; files_removed: number; blocks_removed: number };
+    expect(out.kept.sort()).toEqual([v[1]!.sha256, v[2]!.sha256].sort());
+    expect(out.dropped).toEqual([v[0]!.sha256]);
+    for (const f of onlyV1) expect(existsSync(join(tree, f)), f).toBe(false);
+    for (const f of [...n2, ...n3]) expect(existsSync(join(tree, f)), f).toBe(true);
+    expect(existsSync(join(tree, 'versions', `${v[0]!.sha256}.json`))).toBe(false);
+    expect(readFileSync(join(tree, 'versions', 'history'), 'utf8').trim().split('\n').map((l) => l.split(' ')[0])).toEqual([v[1]!.sha256, v[2]!.sha256]);
+    expect(out.blocks_removed).toBe(onlyV1.filter((f) => f.startsWith('blocks/')).length);
+
+    // --keep 1 keeps the current version (root.json) even when it is not the last published:
+    // here root.json is put back to version 2, as an operator rolling back would.
+    writeFileSync(join(tree, MANIFEST_NAME), readFileSync(join(tree, 'versions', `${v[1]!.sha256}.json`)));
+    const one = await bin(['publish', '--prune', tree, '--keep', '1', '--json']);
+    expect(one.code, one.stderr).toBe(0);
+    expect((JSON.parse(one.stdout) as { kept: string[] }).kept.sort()).toEqual([v[1]!.sha256, v[2]!.sha256].sort());
+    for (const f of [...n2, ...n3]) expect(existsSync(join(tree, f)), f).toBe(true);
+
+    // A damaged tree is refused whole: nothing is removed.
+    const m2 = parseManifest(readFileSync(join(tree, MANIFEST_NAME), 'utf8'));
+    const saved = readFileSync(join(tree, m2.index.path));
+    rmSync(join(tree, m2.index.path));
+    const before = (await execa('find', [tree, '-type', 'f'])).stdout.split('\n').sort();
+    const bad = await bin(['publish', '--prune', tree]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`names ${m2.index.path}, which is not there: the tree is damaged; nothing was removed`);
+    expect((await execa('find', [tree, '-type', 'f'])).stdout.split('\n').sort()).toEqual(before);
+    writeFileSync(join(tree, m2.index.path), saved);
+  }, scaled(900_000));
+
+  it('--prune refuses what is not a tree, and options that do not go with it', async () => {
+    const empty = join(OUT, 'not-a-tree');
+    mkdirSync(empty, { recursive: true });
+    const r = await bin(['publish', '--prune', empty]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: `inetboot: error: ${empty} has no root.json: it is not a tree inetboot publish wrote; nothing was removed` });
+    const both = await bin(['publish', root, '--prune', empty]);
+    expect({ code: both.code, stderr: both.stderr }).toEqual({ code: 2, stderr: 'inetboot: error: --prune DIR takes no ROOTDIR and no --out: it only removes what old versions of DIR used' });
+    const zero = await bin(['publish', '--prune', pub, '--keep', '0']);
+    expect({ code: zero.code, stderr: zero.stderr }).toEqual({ code: 2, stderr: 'inetboot: error: --keep 0: write how many versions to keep, from 1 to 1000' });
+    const none = await bin(['publish']);
+    expect({ code: none.code, stderr: none.stderr }).toEqual({ code: 2, stderr: 'inetboot: error: publish needs ROOTDIR and --out DIR (or --prune DIR): inetboot publish ROOTDIR --out DIR' });
+  });
 
   it('--out that cannot be written: exit 1 with the reason, nothing half-written', async () => {
     const ro = join(OUT, 'ro');

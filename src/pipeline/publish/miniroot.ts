@@ -19,7 +19,7 @@ import { addBusybox, addProgramWithLibraries } from '../preboot/userland.js';
 export const MINIROOT_INIT = join(PACKAGE_ROOT, 'miniroot', 'init');
 /** What the miniroot needs on top of the preboot's drivers: the block daemon's file system and the root's mounts. */
 export const MINIROOT_MODULES = ['fuse', 'loop', 'squashfs', 'overlay'];
-const SHARED_LIBS = ['console', 'common'];
+const SHARED_LIBS = ['console', 'common', 'cache'];
 
 export async function buildMiniroot(opts: { kernel: KernelTree; daemon: string; workDir: string } & RunCtx): Promise<{ image: Buffer; files: number; modules: number }> {
   const ctx = { logger: opts.logger, signal: opts.signal };

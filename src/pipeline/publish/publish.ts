@@ -10,6 +10,7 @@
  *   DIR/index/HASH                the block index
  *   DIR/kernel/HASH               the root's kernel
  *   DIR/miniroot/HASH             the initramfs that mounts the image
+ *   DIR/versions/                 every manifest published, and their history (versions.ts)
  *
  * Everything but root.json is named by its content, written under a temporary name and renamed,
  * and reused by a later publish into the same DIR: a new version costs its changed blocks. The
@@ -24,6 +25,7 @@ import { throwIfAborted, UsageError } from '../../errors.js';
 import { longBuild, run, type RunCtx } from '../../exec/run.js';
 import { checkTools, needs } from '../../exec/tools.js';
 import { checkOutputDir } from '../../files/output.js';
+import { withFileLock } from '../../files/lock.js';
 import { replaceFile, writeFileReplacing } from '../../files/replace.js';
 import { trackTemp, untrackTemp } from '../../files/temp.js';
 import type { Logger } from '../../log.js';
@@ -31,6 +33,7 @@ import { buildBlockd, DAEMON_TOOLS } from './daemon.js';
 import { MANIFEST_NAME, renderManifest, type ManifestFile, type RootManifest } from './manifest.js';
 import { buildMiniroot } from './miniroot.js';
 import { bootOrder } from './order.js';
+import { recordVersion, VERSIONS_DIR } from './versions.js';
 import { checkRootDir } from './root.js';
 
 export const DEFAULT_BLOCK_SIZE = 256 * 1024;
@@ -80,13 +83,26 @@ async function putContent(out: string, kind: 'kernel' | 'miniroot' | 'index', fr
   return { path, sha256, size: statSync(from).size };
 }
 
+/**
+ * Runs `work` holding the tree's lock (DIR/.root.json.lock): one publish or prune at a time, so
+ * that a prune never removes the blocks a publish is adding.
+ */
+export async function withTreeLock<T>(out: string, work: () => Promise<T>, opts: { logger: Logger; signal?: AbortSignal }): Promise<T> {
+  checkOutputDir(out, '--out');
+  mkdirSync(out, { recursive: true });
+  return withFileLock(join(out, MANIFEST_NAME), work, { logger: opts.logger, signal: opts.signal, waitS: 600 });
+}
+
 export async function publish(opts: PublishOptions): Promise<PublishResult> {
+  checkTools([...needs('mksquashfs', 'busybox', 'depmod', 'ldd', 'sync', 'flock'), ...DAEMON_TOOLS]);
+  const kernel = checkRootDir(opts.root);
+  return withTreeLock(opts.out, () => publishLocked(opts, kernel), opts);
+}
+
+async function publishLocked(opts: PublishOptions, kernel: ReturnType<typeof checkRootDir>): Promise<PublishResult> {
   const { logger, signal } = opts;
   const ctx: RunCtx = { logger, signal };
-  checkTools([...needs('mksquashfs', 'busybox', 'depmod', 'ldd', 'sync'), ...DAEMON_TOOLS]);
-  const kernel = checkRootDir(opts.root);
-  checkOutputDir(opts.out, '--out');
-  for (const d of ['', 'blocks', 'index', 'kernel', 'miniroot']) mkdirSync(join(opts.out, d), { recursive: true });
+  for (const d of ['', 'blocks', 'index', 'kernel', 'miniroot', VERSIONS_DIR]) mkdirSync(join(opts.out, d), { recursive: true });
   // The image can be as big as the root: its temporary home is beside the tree, not in /tmp.
   const work = mkdtempSync(join(opts.out, '.publish-'));
   trackTemp(work);
@@ -134,6 +150,8 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     await run('sync', ['-f', join(opts.out, 'blocks')], ctx);
     throwIfAborted(signal);
     const text = renderManifest(manifest);
+    // The version is recorded (versions/, for --prune) before it becomes the one that boots.
+    await recordVersion(opts.out, text, signal);
     await writeFileReplacing(join(opts.out, MANIFEST_NAME), text, { signal });
     return {
       manifest: MANIFEST_NAME,

@@ -13,7 +13,9 @@
 # Why the file system is mounted for each operation and unmounted after: kexec does not unmount
 # anything, and a FAT volume left mounted is marked dirty (the next mount warns "Volume was not
 # properly unmounted"). Unmounting also flushes the writes before the target starts.
-# ib.cache=off on the kernel command line turns the cache off for one boot.
+# ib.cache=off on the kernel command line turns the cache off for one boot; ib.cache=readonly
+# uses it without writing to it. The miniroot of a published root uses cache_find too
+# (miniroot/init, open_cache), and keeps the disk mounted for its block daemon.
 #
 # Where the cache may be is an explicit allow-list, IB_CACHE_DEVICES: "block" (every block
 # device of the machine, whole disks and partitions: what /init sets), or a list of device or
@@ -44,6 +46,43 @@ cache_devices() {
 	done
 }
 
+# wait_usb_storage: a USB stick appears late, and in steps: the host controller's driver
+# (loaded by modalias) enumerates the devices behind it over a few hundred milliseconds, the
+# interfaces that appear need their own driver (usb-storage or uas, by modalias again), and
+# usb-storage waits delay_use (1 s) before it scans, after which sd adds the disk. Looking for
+# the cache before that finds nothing (the disk is simply not there yet). So: while the list of
+# USB devices still changes, or a mass-storage interface (class 08) has no disk yet, load the
+# drivers of what appeared and wait; at most 10 s, and not at all without a USB controller.
+wait_usb_storage() {
+	local n stable seen now i alias pending
+	[ -n "$(glob_paths '/sys/bus/usb/devices/usb*')" ] || return 0
+	n=0 stable=0 seen=
+	while [ "$n" -lt 40 ]; do
+		now=$(glob_paths '/sys/bus/usb/devices/*')
+		pending=0
+		# New USB interfaces and the SCSI disks behind them (sd_mod) get their drivers.
+		for i in $(glob_paths '/sys/bus/usb/devices/*:*/modalias') $(glob_paths '/sys/bus/scsi/devices/*/modalias'); do
+			[ -e "${i%/modalias}/driver" ] && continue
+			read -r alias <"$i" && modprobe -q -b "$alias" 2>/dev/null
+		done
+		for i in $(glob_paths '/sys/bus/usb/devices/*:*'); do
+			[ "$(cat "$i/bInterfaceClass" 2>/dev/null)" = 08 ] || continue
+			[ -n "$(glob_paths "$i/host*/target*/*/block/*")" ] || pending=1
+		done
+		if [ "$now" = "$seen" ] && [ "$pending" = 0 ]; then
+			stable=$((stable + 1))
+			[ "$stable" -ge 4 ] && return 0
+		else
+			stable=0
+		fi
+		seen=$now
+		sleep 0.25
+		n=$((n + 1))
+	done
+	[ "$pending" = 0 ] || say "WARNING: cache: a USB storage device still has no disk after 10 s: looking for the cache without it"
+	return 0
+}
+
 # cache_find: finds the first allowed device (whole disk, partition or image file) whose FAT or
 # ext2/3/4 file system has an inetboot-cache/ folder, once per boot. Returns 1 when there is none.
 cache_find() {
@@ -54,15 +93,21 @@ cache_find() {
 	esac
 	CACHE_STATE=none
 	[ -n "${IB_CACHE_DEVICES:-}" ] || return 1
-	if [ "$(cmdline_get ib.cache)" = off ]; then
+	case "$(cmdline_get ib.cache)" in
+	off)
 		say "cache: off (ib.cache=off)"
 		return 1
-	fi
+		;;
+	readonly) say "cache: read-only (ib.cache=readonly): nothing is stored this boot" ;;
+	'' | on) ;;
+	*) say "WARNING: ib.cache=$(cmdline_get ib.cache) is not off, readonly or on: using the cache as usual" ;;
+	esac
 	# vfat mounts with codepage 437 and iocharset ascii by default (Debian's kernel config);
 	# ext4 also mounts ext2 and ext3. The block drivers came with load_drivers (modalias).
 	for m in vfat nls_cp437 nls_ascii nls_iso8859-1 ext4 crc32c_generic; do
 		modprobe -q "$m" 2>/dev/null
 	done
+	[ "${IB_CACHE_DEVICES:-}" = block ] && wait_usb_storage
 	mnt=$IB_RUN/cache-mnt
 	mkdir -p "$mnt"
 	cache_devices >"$IB_RUN/cache-devices"
@@ -131,6 +176,7 @@ cache_get() {
 cache_put() {
 	local sha file dir err
 	sha=$1 file=$2
+	[ "$(cmdline_get ib.cache)" = readonly ] && return 0
 	cache_open || return 0
 	dir=$CACHE_DIR
 	if [ -f "$dir/$sha" ]; then

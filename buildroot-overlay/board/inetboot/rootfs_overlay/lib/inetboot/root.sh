@@ -10,7 +10,8 @@
 #                 newc archive of etc/inetboot/root/* (what the miniroot's init reads,
 #                 miniroot/init): the sources, the index's sha256 and size, and this preboot's
 #                 network (MAC, address, gateway, DNS, proxy) for the miniroot to take over,
-#                 plus the CA bundle when a source is https://.
+#                 ib.cache=off|readonly when typed, plus the CA bundle when a source is
+#                 https://.
 #
 # The data goes in an archive, not on the command line: the kernel's holds 2047 bytes, and 16
 # source URLs alone can be more. The kernel unpacks every archive of an initrd in turn; an
@@ -74,6 +75,7 @@ root_boot() {
 		fetch_sources "$f" "$IB_RUN/root.$f.urls" "$(root_field "$f" sha256)" "$(root_field "$f" size)" "$IB_RUN/root.$f" ||
 			fail "could not get the root's $f"
 	done
+	root_measured_order "$sources"
 	root_initrd "$sources" "$IB_RUN/root.miniroot" || fail "could not make the miniroot's initrd"
 	kexec_kernel "$IB_RUN/root.kernel" "$IB_RUN/root.miniroot" "$3" "$4" || fail "could not start the root's kernel"
 }
@@ -159,6 +161,24 @@ root_sources() {
 	done <"$1"
 }
 
+# root_measured_order SOURCES: rewrites SOURCES (one directory URL per line) best first, in the
+# order mirrors.sh measured when it fetched the miniroot ($IB_RUN/miniroot.order: the same
+# sources with miniroot/SHA256 after them), so that the block daemon asks the best source first.
+# Left as it is when nothing was measured (the miniroot came from the cache disk).
+root_measured_order() {
+	local path
+	[ -s "$IB_RUN/miniroot.order" ] || return 0
+	path=$(root_field miniroot path)
+	awk -v path="$path" '
+		NR == FNR { want[$0] = 1; n++; next }
+		{ u = $0; if (substr(u, length(u) - length(path) + 1) != path) { bad = 1; exit }
+		  u = substr(u, 1, length(u) - length(path)); if (!(u in want) || (u in seen)) { bad = 1; exit }
+		  seen[u] = 1; out[++m] = u }
+		END { if (bad || m != n) exit 1; for (i = 1; i <= m; i++) print out[i] }
+	' "$1" "$IB_RUN/miniroot.order" >"$1.measured" && mv "$1.measured" "$1"
+	rm -f "$1.measured"
+}
+
 # root_initrd SOURCES MINIROOT: appends to MINIROOT (verified already, and in the cache disk if
 # there is one) zeros to the next multiple of 4 bytes and the archive of what the miniroot's
 # init needs (see the top of this file). In place, not a copy: kexec needs the kernel's and the
@@ -185,6 +205,10 @@ root_initrd() {
 	cp "$IB_RUN/net/gateway" "$data/gateway" 2>/dev/null
 	cp "$IB_RUN/net/dns" "$data/dns" 2>/dev/null
 	[ -r "$IB_RUN/proxy" ] && cp "$IB_RUN/proxy" "$data/proxy"
+	# What was typed at GRUB about the cache disk holds for the block daemon's cache too.
+	case "$(cmdline_get ib.cache)" in
+	off | readonly) cmdline_get ib.cache >"$data/cache" ;;
+	esac
 	if grep -q '^https://' "$1"; then
 		if [ ! -r "$IB_TLS_DATA/ca.pem" ]; then
 			say "ERROR: the root is served over https://, and this preboot has no CA bundle ($IB_TLS_DATA/ca.pem) to hand to its block daemon"

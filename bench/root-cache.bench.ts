@@ -1,0 +1,147 @@
+/**
+ * The block cache and latency, side by side in one run (README, "How much a boot fetches"; run
+ * by `bash scripts/bench.sh root-cache`). The Debian 12 test root (test/helpers/debian-root.ts)
+ * is published with blocks of 64 KiB, 256 KiB and 1 MiB; for each, its kernel and miniroot are
+ * booted in QEMU (TCG, 1 GiB, -kernel/-initrd with the archive the preboot appends) to
+ * systemd's `login:` on ttyS0, with a fresh USB stick (test/helpers/usb-stick.ts) attached:
+ *
+ *   first     the stick empty: every block the boot reads comes from the server
+ *   second    the same stick again: what the first boot stored is read from it
+ *   download  ib.toram: the whole image fetched into RAM first (no stick)
+ *
+ * each served by nginx directly (0 ms), and by the repo's fault server adding 50 ms to every
+ * request (test/helpers/fault-server.ts, delay/50/). Bytes are what the requests named (the
+ * files' sizes), requests what the server was asked; seconds from QEMU's start to `login:`.
+ * Not a test: it asserts nothing about speed; it prints the table and writes
+ * test-output/bench/root-cache.{json,txt}.
+ */
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { it } from 'vitest';
+import { parseManifest, type RootManifest } from '../src/pipeline/publish/manifest.js';
+import { bootAndWatch } from '../src/qemu/boot.js';
+import { bin } from '../test/helpers/cli.js';
+import { debianRoot } from '../test/helpers/debian-root.js';
+import { startFaultServer } from '../test/helpers/fault-server.js';
+import { accessLogRequests, startNginx } from '../test/helpers/nginx.js';
+import { outputDir } from '../test/helpers/paths.js';
+import { withRootHandover } from '../test/helpers/root-handover.js';
+import { makeUsbStick, usbStickArgs } from '../test/helpers/usb-stick.js';
+
+const OUT = outputDir('bench');
+const SIZES = ['64K', '256K', '1M'];
+const LATENCIES = [0, 50];
+const MARK = 'BENCH-DONE';
+// Waits for the daemon's writes to reach the stick before the machine is stopped.
+const SETTLE = `while [ "$(awk '$1 == "disk_queued" { q = $2 } END { print q + 0 }' /run/inetboot/blocks/stats)" != 0 ]; do sleep 0.5; done; sync`;
+
+interface Run {
+  seconds: number;
+  bytes: number;
+  requests: number;
+}
+
+it('first and second boot with a cache stick, at 0 and 50 ms per request, against the whole-image download', async () => {
+  const root = await debianRoot();
+  const rows: { size: string; latency: number; first: Run; second: Run; download: Run; image_bytes: number }[] = [];
+  for (const size of SIZES) {
+    const www = join(OUT, `cache-www-${size}`);
+    rmSync(www, { recursive: true, force: true });
+    const pub = await bin(['publish', root, '--out', www, '--block-size', size, '--json']);
+    if (pub.code !== 0) throw new Error(pub.stderr);
+    const manifest: RootManifest = parseManifest(readFileSync(join(www, 'root.json'), 'utf8'));
+    const nginx = await startNginx({ root: www, name: `bench-cache-nginx-${size}` });
+    const fault = await startFaultServer({ root: www });
+    try {
+      const kernel = join(www, manifest.kernel.path);
+      const mini = readFileSync(join(www, manifest.miniroot.path));
+      for (const latency of LATENCIES) {
+        const source = latency === 0 ? `${nginx.baseUrlForGuest}/` : `http://10.0.2.2:${fault.port}/delay/${latency}/`;
+        const initrd = join(OUT, `cache-initrd-${size}-${latency}`);
+        writeFileSync(
+          initrd,
+          withRootHandover(mini, { sources: [source], index_sha256: manifest.index.sha256, index_size: manifest.index.size, mac: '52:54:00:12:34:56', address: '10.0.2.15/24', gateway: '10.0.2.2', dns: ['10.0.2.3'] }),
+        );
+        // What the server was asked for since the last call, as paths below www/.
+        let faultSeen = 0;
+        const asked = (): string[] => {
+          if (latency === 0) {
+            const paths = accessLogRequests(nginx.accessLog).map((r) => r.path.replace(/^\//, ''));
+            writeFileSync(nginx.accessLog, '');
+            return paths;
+          }
+          const paths = fault.requests.slice(faultSeen).map((r) => r.split(' ')[1]!.replace(`/delay/${latency}/`, ''));
+          faultSeen = fault.requests.length;
+          return paths;
+        };
+        const boot = async (name: string, opts: { stick?: string; toram?: boolean }): Promise<Run> => {
+          asked();
+          const logFile = join(OUT, `cache-${size}-${latency}-${name}.console.log`);
+          let loginS: number | undefined;
+          const t0 = Date.now();
+          const r = await bootAndWatch({
+            direct: { kernel, initrd, append: `console=ttyS0${opts.toram ? ' ib.toram' : ''}` },
+            memoryMiB: 1024,
+            expect: `${MARK}-42`,
+            failOn: ['Kernel panic', 'ERROR: ', 'Out of memory'],
+            timeoutMs: 900_000,
+            logFile,
+            extraArgs: opts.stick ? usbStickArgs(opts.stick) : [],
+            input: [
+              { when: 'login:', send: 'root\n' },
+              { when: ':~# ', send: `${SETTLE}; echo ${MARK}-$((6*7))\n` },
+            ],
+            onLine: (line) => {
+              if (loginS === undefined && / login: /.test(line)) loginS = (Date.now() - t0) / 1000;
+            },
+          });
+          if (!r.ok || loginS === undefined) throw new Error(`${name} (${size}, ${latency} ms) did not reach login: (${logFile})`);
+          const paths = asked();
+          return { seconds: loginS, requests: paths.length, bytes: paths.reduce((n, p) => n + statSync(join(www, p)).size, 0) };
+        };
+        const stick = await makeUsbStick(join(OUT, 'cache-stick.img'), 512);
+        const first = await boot('first', { stick });
+        const second = await boot('second', { stick });
+        const download = await boot('download', { toram: true });
+        rows.push({ size, latency, first, second, download, image_bytes: manifest.image_bytes });
+        console.log(`${size} ${latency} ms: ${JSON.stringify({ first, second, download })}`);
+      }
+    } finally {
+      await nginx.stop();
+      await fault.stop();
+    }
+  }
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(join(OUT, 'root-cache.json'), `${JSON.stringify(rows, null, 2)}\n`);
+  const mb = (b: number) => (b / 1e6).toFixed(1);
+  const at0 = (size: string) => rows.find((r) => r.size === size && r.latency === 0)!;
+  const lines = [
+    `image: ${rows[0]!.image_bytes} bytes; seconds to login:, MB and requests served`,
+    'block  latency |  first: s     MB  req | second: s    MB  req | download: s | second/first MB | first/first@0ms | download/first',
+    ...rows.map((r) =>
+      [
+        r.size.padStart(5),
+        `${r.latency} ms`.padStart(8),
+        '|',
+        r.first.seconds.toFixed(1).padStart(9),
+        mb(r.first.bytes).padStart(6),
+        String(r.first.requests).padStart(4),
+        '|',
+        r.second.seconds.toFixed(1).padStart(9),
+        mb(r.second.bytes).padStart(5),
+        String(r.second.requests).padStart(4),
+        '|',
+        r.download.seconds.toFixed(1).padStart(11),
+        '|',
+        `${((100 * r.second.bytes) / r.first.bytes).toFixed(2)}%`.padStart(15),
+        '|',
+        `${(r.first.seconds / at0(r.size).first.seconds).toFixed(2)}x`.padStart(15),
+        '|',
+        `${(r.download.seconds / r.first.seconds).toFixed(2)}x`.padStart(14),
+      ].join(' '),
+    ),
+    '(bytes: the sizes of the files asked for: index and blocks; the kernel and miniroot are given to QEMU directly)',
+  ];
+  console.log(lines.join('\n'));
+  writeFileSync(join(OUT, 'root-cache.txt'), `${lines.join('\n')}\n`);
+}, 7_200_000);
