@@ -10,7 +10,7 @@
  * file system. The image is written through replaceFile() (files/replace.ts): under a temporary
  * name, renamed when complete.
  */
-import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
@@ -51,6 +51,31 @@ export interface CacheDiskOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The boot code of the FAT boot sector, replaced by "try the next boot device". mkfs.vfat
+ * writes code that prints "This is not a bootable disk. Please insert a bootable floppy and
+ * press any key to try again ..." and waits for a key, and its sector carries the 0x55AA
+ * signature, so a BIOS that tries the cache disk before the CD or the boot stick stops there
+ * (ext4 images have no signature, and are skipped). This code is `int 0x18` (the BIOS's "boot
+ * failed: try the next device"), then `hlt` in a loop if the BIOS returns. It goes where the
+ * sector's first instruction (a short jump, EB xx) leads, after the BIOS parameter block.
+ */
+export const PASS_ON_CODE = Buffer.from([0xcd, 0x18, 0xf4, 0xeb, 0xfd]);
+
+export function passBootOn(image: string): void {
+  const fd = openSync(image, 'r+');
+  try {
+    const sector = Buffer.alloc(512);
+    readSync(fd, sector, 0, 512, 0);
+    if (sector[0] !== 0xeb || sector[510] !== 0x55 || sector[511] !== 0xaa) throw new Error(`${image}: no FAT boot sector (a short jump and 0x55AA) where mkfs.vfat writes one`);
+    const at = 2 + sector[1]!;
+    if (at < 0x3e || at + PASS_ON_CODE.length > 510) throw new Error(`${image}: the boot sector's jump leads to ${at}, not past the parameter block`);
+    writeSync(fd, PASS_ON_CODE, 0, PASS_ON_CODE.length, at);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export async function makeCacheDisk(opts: CacheDiskOptions): Promise<{ path: string; bytes: number; fs: CacheFs }> {
   const { path, bytes, fs, logger, signal } = opts;
   checkOutputFile(path, 'the image', 'cache.img');
@@ -63,6 +88,7 @@ export async function makeCacheDisk(opts: CacheDiskOptions): Promise<{ path: str
       if (fs === 'vfat') {
         // -C creates the file; the size is in KiB blocks.
         await run('mkfs.vfat', ['-C', '-n', CACHE_LABEL, tmp, String(bytes / 1024)], { logger, signal });
+        passBootOn(tmp);
         await run('mmd', ['-i', tmp, `::/${CACHE_FOLDER}`], { logger, signal });
         return;
       }

@@ -67,6 +67,9 @@ export interface BootOptions {
   memoryMiB?: number;
   /** Appended to QEMU's arguments. */
   extraArgs?: string[];
+  /** The ISO's place in the firmware's boot order (QEMU's bootindex; default: the CD first, by
+   * -boot d). Lets a test put a disk of its own (bootindex 0 in extraArgs) before the CD. */
+  isoBootIndex?: number;
   logger?: Logger;
   /** Each console line, with ANSI escapes and carriage returns removed. */
   onLine?: (line: string) => void;
@@ -237,7 +240,7 @@ export interface DirectBoot {
 
 export const DEFAULT_NETWORK = ['-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0'];
 
-export function qemuArgs(opts: { iso?: string; direct?: DirectBoot; memoryMiB: number; uefiVars?: string; network?: string[]; extraArgs?: string[] }): string[] {
+export function qemuArgs(opts: { iso?: string; direct?: DirectBoot; memoryMiB: number; uefiVars?: string; network?: string[]; extraArgs?: string[]; isoBootIndex?: number }): string[] {
   const args = [
     '-machine', 'q35,accel=tcg',
     '-m', String(opts.memoryMiB),
@@ -256,7 +259,9 @@ export function qemuArgs(opts: { iso?: string; direct?: DirectBoot; memoryMiB: n
       '-drive', `if=pflash,format=raw,unit=1,file=${qemuOptValue(opts.uefiVars)}`,
     );
   }
-  if (opts.iso) {
+  if (opts.iso && opts.isoBootIndex !== undefined) {
+    args.push('-drive', `file=${qemuOptValue(opts.iso)},format=raw,media=cdrom,readonly=on,if=none,id=inetboot-cd`, '-device', `ide-cd,drive=inetboot-cd,bus=ide.0,bootindex=${opts.isoBootIndex}`);
+  } else if (opts.iso) {
     args.push('-drive', `file=${qemuOptValue(opts.iso)},format=raw,media=cdrom,readonly=on,if=ide,index=0`, '-boot', 'd');
   }
   if (opts.direct) {
@@ -298,6 +303,7 @@ export async function bootAndWatch(opts: BootOptions): Promise<BootResult> {
     uefiVars,
     network: opts.network,
     extraArgs: opts.extraArgs,
+    isoBootIndex: opts.isoBootIndex,
   });
   const watcher = new ConsoleWatcher(opts.expect, opts.failOn ?? [], opts.onLine);
   const start = performance.now();

@@ -4,9 +4,11 @@
  * and on UEFI -> GRUB -> preboot (DHCP, wget, sha256) -> kexec -> the target prints what it
  * saw. Every console log is kept under test-output/boot/.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/exec/run.js';
+import { bootAndWatch } from '../../src/qemu/boot.js';
 import { cli } from '../helpers/cli.js';
 import type { NginxServer } from '../helpers/nginx.js';
 import { outputDir } from '../helpers/paths.js';
@@ -104,6 +106,25 @@ describe('boot from the ISO into a kernel served over HTTP', () => {
     expect(r.log).not.toContain('loading kernel with command line');
     expect(r.log).not.toContain('TARGET-');
   }, scaled(300_000));
+
+  it('bios: a cache disk from make-cache-disk that the BIOS tries first passes the boot on to the CD', async () => {
+    // Issue of the field: the cache disk attached while booting from the CD, tried first by the
+    // BIOS. mkfs.vfat's own boot code would stop there ("This is not a bootable disk ... press
+    // any key"); make-cache-disk's hands the boot to the next device (src/pipeline/cache-disk.ts).
+    const plain = join(dir, 'cache-first-plain.img');
+    const made = join(dir, 'cache-first.img');
+    rmSync(plain, { force: true });
+    await run('mkfs.vfat', ['-C', plain, String(64 * 1024)]);
+    expect((await cli('make-cache-disk', made, '--size', '64M', '--force')).code).toBe(0);
+    const first = (img: string) => ['-drive', `if=none,id=cachefirst,format=raw,file=${img}`, '-device', 'virtio-blk-pci,drive=cachefirst,bootindex=0'];
+    // mkfs.vfat's own code stops the boot on the disk (its message is on the screen, not the
+    // serial console: the boot just never gets further). This proves the disk is tried first.
+    const stuck = await bootAndWatch({ iso, isoBootIndex: 1, expect: TARGET_MARKER, timeoutMs: scaled(60_000), logFile: join(dir, 'cache-first-plain.console.log'), extraArgs: first(plain) });
+    expect(stuck.reason, stuck.lastLines.join('\n')).toBe('timeout');
+    expect(readFileSync(join(dir, 'cache-first-plain.console.log'), 'utf8')).not.toContain('inetboot:');
+    const r = await bootAndWatch({ iso, isoBootIndex: 1, expect: TARGET_MARKER, failOn: ['Kernel panic'], timeoutMs: scaled(240_000), logFile: join(dir, 'cache-first.console.log'), extraArgs: first(made) });
+    expect(r.ok, `${r.reason}\n${r.lastLines.join('\n')}`).toBe(true);
+  }, scaled(600_000));
 
   it('the guest fetched the files from the test server', () => {
     const access = readFileSync(nginx.accessLog, 'utf8');

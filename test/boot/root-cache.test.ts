@@ -7,7 +7,7 @@
  * first did; the third, with the server stopped, still reaches login:. Then a block file torn
  * as by a power cut, on a FAT left dirty: the boot goes on, the daemon removes and fetches the
  * block again, and the stick holds it whole afterwards. The scenarios run in order and share
- * the stick. Console logs under test-output/root-cache/.
+ * the stick; the last boots it on UEFI. Console logs under test-output/root-cache/.
  */
 import { closeSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -114,5 +114,14 @@ describe('the block cache on a USB stick (MBR, FAT32, xHCI)', () => {
     expect(r.log).toMatch(new RegExp(`cache: block 0 \\([0-9a-f]{16}\\.\\.\\.\\) in /run/inetboot/cache-mnt/inetboot-cache/blocks/${name.replace('.', '\\.')} is unusable \\(.*\\): removed it; fetching it again`));
     expect(r.served.paths).toContain(`/blocks/${name}`);
     expect((await stickFile(stick, `blocks/${name}`))?.equals(whole)).toBe(true);
+  }, scaled(800_000));
+
+  it('UEFI: the same stick is found by the preboot and the miniroot, and the boot comes from it', async () => {
+    const r = await bootRootIso(m, 'uefi', { uefi: true, extraArgs: usbStickArgs(stick), then: SETTLE });
+    expectBooted(r);
+    expect(r.log).toMatch(/inetboot: cache: using inetboot-cache\/ on \/dev\/sda1 \(vfat\)/);
+    expect(r.log).toMatch(/inetboot: cache: blocks are kept on \/dev\/sda1 \(vfat\)/);
+    expect(r.stats.disk_hits).toBeGreaterThan(50);
+    expect(r.served.bytes).toBeLessThanOrEqual(first.served.bytes * 0.01);
   }, scaled(800_000));
 });

@@ -3,10 +3,11 @@
  * one file system labelled INETBOOT holding an empty inetboot-cache/ folder, read back without
  * mounting.
  */
-import { rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { run } from '../../src/exec/run.js';
+import { PASS_ON_CODE } from '../../src/pipeline/cache-disk.js';
 import { cli } from '../helpers/cli.js';
 import { outputDir } from '../helpers/paths.js';
 
@@ -24,6 +25,24 @@ describe('inetboot make-cache-disk', () => {
     expect(stdout).toMatch(/Volume in drive : is INETBOOT/);
     expect(stdout).toMatch(/<DIR>.*inetboot-cache/);
     expect((await run('mdir', ['-b', '-i', img, '::/inetboot-cache'])).stdout.trim()).toBe('');
+  });
+
+  test('vfat: the boot code hands the boot on to the next device (int 0x18), and fsck.fat finds nothing wrong', async () => {
+    for (const size of ['16M', '600M']) {
+      // 16M: FAT16, 600M: FAT32 (the boot code starts at another offset).
+      const img = join(dir, `boot-code-${size}.img`);
+      rmSync(img, { force: true });
+      expect((await cli('make-cache-disk', img, '--size', size)).code).toBe(0);
+      const sector = readFileSync(img).subarray(0, 512);
+      expect(sector[0]).toBe(0xeb);
+      const at = 2 + sector[1]!;
+      expect(at).toBe(size === '16M' ? 0x3e : 0x5a);
+      expect([...sector.subarray(at, at + PASS_ON_CODE.length)]).toEqual([...PASS_ON_CODE]);
+      expect([sector[510], sector[511]]).toEqual([0x55, 0xaa]);
+      const fsck = await run('fsck.fat', ['-n', img], { okExitCodes: [0, 1] });
+      expect(fsck.exitCode, fsck.stdout + fsck.stderr).toBe(0);
+      rmSync(img, { force: true });
+    }
   });
 
   test('ext4: label INETBOOT and an inetboot-cache/ folder owned by root', async () => {
