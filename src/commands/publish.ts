@@ -25,7 +25,7 @@ export async function publishCommand(root: string | undefined, opts: PublishOpti
     const keep = Number(keepText);
     if (!/^\d+$/.test(keepText) || keep < 1 || keep > 1000) throw new UsageError(`--keep ${opts.keep}: write how many versions to keep, from 1 to 1000`);
     const out = resolve(opts.prune);
-    const r = await withTreeLock(out, () => prune(out, keep, ctx.signal), { logger: ctx.log, signal: ctx.signal });
+    const r = await withTreeLock(out, () => prune(out, keep, ctx.signal), { logger: ctx.log, signal: ctx.signal, option: '--prune' });
     return opts.json ? `${JSON.stringify(r)}\n` : pruneSummary(r, opts.prune);
   }
   if (root === undefined) throw new UsageError('publish needs ROOTDIR and --out DIR (or --prune DIR): inetboot publish ROOTDIR --out DIR');

@@ -190,6 +190,10 @@ describe('the published tree', () => {
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: `inetboot: error: ${empty} has no root.json: it is not a tree inetboot publish wrote; nothing was removed` });
     const both = await bin(['publish', root, '--prune', empty]);
     expect({ code: both.code, stderr: both.stderr }).toEqual({ code: 2, stderr: 'inetboot: error: --prune DIR takes no ROOTDIR and no --out: it only removes what old versions of DIR used' });
+    const missing = join(OUT, 'no-such-tree');
+    const gone = await bin(['publish', '--prune', missing]);
+    expect({ code: gone.code, stderr: gone.stderr }).toEqual({ code: 2, stderr: `inetboot: error: --prune ${missing} does not exist: name the directory inetboot publish wrote (the one with root.json)` });
+    expect(existsSync(missing)).toBe(false);
     const zero = await bin(['publish', '--prune', pub, '--keep', '0']);
     expect({ code: zero.code, stderr: zero.stderr }).toEqual({ code: 2, stderr: 'inetboot: error: --keep 0: write how many versions to keep, from 1 to 1000' });
     const none = await bin(['publish']);

@@ -87,8 +87,11 @@ async function putContent(out: string, kind: 'kernel' | 'miniroot' | 'index', fr
  * Runs `work` holding the tree's lock (DIR/.root.json.lock): one publish or prune at a time, so
  * that a prune never removes the blocks a publish is adding.
  */
-export async function withTreeLock<T>(out: string, work: () => Promise<T>, opts: { logger: Logger; signal?: AbortSignal }): Promise<T> {
-  checkOutputDir(out, '--out');
+export async function withTreeLock<T>(out: string, work: () => Promise<T>, opts: { logger: Logger; signal?: AbortSignal; option?: '--out' | '--prune' }): Promise<T> {
+  const option = opts.option ?? '--out';
+  checkOutputDir(out, option);
+  // Publish makes the tree; prune never makes a directory that was not there.
+  if (option === '--prune' && !existsSync(out)) throw new UsageError(`--prune ${out} does not exist: name the directory inetboot publish wrote (the one with root.json)`);
   mkdirSync(out, { recursive: true });
   return withFileLock(join(out, MANIFEST_NAME), work, { logger: opts.logger, signal: opts.signal, waitS: 600 });
 }
