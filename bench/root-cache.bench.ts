@@ -26,14 +26,13 @@ import { startFaultServer } from '../test/helpers/fault-server.js';
 import { accessLogRequests, startNginx } from '../test/helpers/nginx.js';
 import { outputDir } from '../test/helpers/paths.js';
 import { withRootHandover } from '../test/helpers/root-handover.js';
+import { SETTLE } from '../test/helpers/root-medium.js';
 import { makeUsbStick, usbStickArgs } from '../test/helpers/usb-stick.js';
 
 const OUT = outputDir('bench');
 const SIZES = ['64K', '256K', '1M'];
 const LATENCIES = [0, 50];
 const MARK = 'BENCH-DONE';
-// Waits for the daemon's writes to reach the stick before the machine is stopped.
-const SETTLE = `while [ "$(awk '$1 == "disk_queued" { q = $2 } END { print q + 0 }' /run/inetboot/blocks/stats)" != 0 ]; do sleep 0.5; done; sync`;
 
 interface Run {
   seconds: number;

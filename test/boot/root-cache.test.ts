@@ -13,8 +13,9 @@ import { closeSync, openSync, readFileSync, readSync, writeFileSync, writeSync }
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec/run.js';
+import { indexBlockNames } from '../../src/pipeline/publish/versions.js';
 import { startNginx } from '../helpers/nginx.js';
-import { bootRootIso, expectBooted, rootMedium, type RootBoot, type RootMedium } from '../helpers/root-medium.js';
+import { bootRootIso, expectBooted, rootMedium, SETTLE, type RootBoot, type RootMedium } from '../helpers/root-medium.js';
 import { scaled } from '../helpers/timeouts.js';
 import { makeUsbStick, stickBlocks, stickFile, stickFs, usbStickArgs } from '../helpers/usb-stick.js';
 
@@ -23,18 +24,12 @@ let m: RootMedium;
 let stick: string;
 let first: RootBoot;
 
-/** Waits for the daemon's writes to reach the stick, then powers the machine off cleanly. */
-const SETTLE =
-  "while [ \"$(awk '$1 == \"disk_queued\" { print $2 }' /run/inetboot/blocks/stats)\" != 0 ]; do sleep 0.5; done; sync";
-
 const boot = (name: string) => bootRootIso(m, name, { extraArgs: usbStickArgs(stick), then: SETTLE });
 
 /** Block I's file name below blocks/ (HH/HASH[.zst]), from the published index. */
 function blockName(i: number): string {
-  const idx = readFileSync(join(m.www, m.manifest.index.path));
-  const rec = 32 + 40 * i;
-  const hex = idx.subarray(rec, rec + 32).toString('hex');
-  return `${hex.slice(0, 2)}/${hex}${idx[rec + 36] === 1 ? '.zst' : ''}`;
+  const file = join(m.www, m.manifest.index.path);
+  return indexBlockNames(readFileSync(file), file)[i]!;
 }
 
 beforeAll(async () => {

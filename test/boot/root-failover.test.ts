@@ -25,7 +25,7 @@ import { debianRoot } from '../helpers/debian-root.js';
 import { startFaultServer, type FaultServer } from '../helpers/fault-server.js';
 import { startNginx, type NginxServer } from '../helpers/nginx.js';
 import { bootScenario, buildPreboot, type BuiltPreboot } from '../helpers/preboot.js';
-import { rootMedium, ROOT_CHECK, served, type RootMedium } from '../helpers/root-medium.js';
+import { rootMedium, ROOT_CHECK, served, SETTLE, type RootMedium } from '../helpers/root-medium.js';
 import { scaled } from '../helpers/timeouts.js';
 import { makeUsbStick, stickBlocks, usbStickArgs } from '../helpers/usb-stick.js';
 
@@ -105,8 +105,7 @@ describe('a new version over a filled cache', () => {
   it('version 2 after version 1 with the cache: only the blocks version 1 did not have are requested', async () => {
     const stick = await makeUsbStick(join(m.dir, 'stick.img'), 256);
     const v1 = await buildPreboot(`${DIR}-v1`, { timeout: 1, entries: [{ id: 'v1', title: 'v1', root: rootOf(`${m.nginx.baseUrlForGuest}/root.json`), append: 'console=ttyS0' }] });
-    const settle = `while [ "$(awk '$1 == "disk_queued" { print $2 }' /run/inetboot/blocks/stats)" != 0 ]; do sleep 0.5; done; sync`;
-    const withSettle = [LOGIN[0]!, { when: ':~# ', send: `${settle}; echo ${ROOT_CHECK}-$((6*7))\n` }];
+    const withSettle = [LOGIN[0]!, { when: ':~# ', send: `${SETTLE}; echo ${ROOT_CHECK}-$((6*7))\n` }];
     const first = await bootScenario({ preboot: v1, dir: DIR, name: 'version-1', entry: 'v1', expect: `${ROOT_CHECK}-42`, failOn: ['Kernel panic', 'ERROR: '], timeoutS: 600, input: withSettle, extraArgs: usbStickArgs(stick) });
     expect(first.ok, `${first.reason}\n${first.lastLines.join('\n')}`).toBe(true);
     const cached = new Set(await stickBlocks(stick));

@@ -77,6 +77,10 @@ export function served(nginx: NginxServer): Served {
 
 export const ROOT_CHECK = 'ROOT-CHECK';
 
+/** Shell run on the booted system before the machine is stopped: waits until the block daemon's
+ * queued cache writes are on the disk (disk_queued 0; none without a cache disk), then syncs. */
+export const SETTLE = `while [ "$(awk '$1 == "disk_queued" { q = $2 } END { print q + 0 }' /run/inetboot/blocks/stats)" != 0 ]; do sleep 0.5; done; sync`;
+
 export interface RootBoot {
   r: BootResult;
   log: string;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RootManifest } from '../../src/pipeline/publish/manifest.js';
+import { indexBlockNames } from '../../src/pipeline/publish/versions.js';
 import { accessLogRequests, type NginxServer } from '../helpers/nginx.js';
 import { outputDir } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
@@ -25,18 +26,10 @@ let daemon: string;
 /** The image as the daemon served it from nginx with no cache (publish.test.ts proves it right). */
 let image: Buffer;
 
-interface Block {
-  name: string; // HH/HASH[.zst]
-}
-
-function indexBlocks(): Block[] {
-  const idx = readFileSync(join(pub, manifest.index.path));
-  const count = idx.readUInt32LE(12);
-  return Array.from({ length: count }, (_, i) => {
-    const rec = 32 + 40 * i;
-    const hex = idx.subarray(rec, rec + 32).toString('hex');
-    return { name: `${hex.slice(0, 2)}/${hex}${idx[rec + 36] === 1 ? '.zst' : ''}` };
-  });
+/** The block files of the published index, in image order ("HH/HASH[.zst]"). */
+function indexBlocks(): string[] {
+  const file = join(pub, manifest.index.path);
+  return indexBlockNames(readFileSync(file), file);
 }
 
 function cachedBlocks(cache: string): string[] {
@@ -110,7 +103,7 @@ describe.skipIf(!ROOT_USER)('the block cache on a local disk (FUSE mounts need r
     } finally {
       await d.stop();
     }
-    const want = [...new Set(indexBlocks().map((b) => b.name))].sort();
+    const want = [...new Set(indexBlocks())].sort();
     expect(cachedBlocks(cache)).toEqual(want);
     for (const name of want.slice(0, 20)) expect(readFileSync(join(cache, 'blocks', name)).equals(readFileSync(join(pub, 'blocks', name)))).toBe(true);
     expect(readFileSync(join(cache, manifest.index.sha256)).equals(readFileSync(join(pub, manifest.index.path)))).toBe(true);
@@ -126,7 +119,7 @@ describe.skipIf(!ROOT_USER)('the block cache on a local disk (FUSE mounts need r
       expect(readFileSync(d.image).equals(image)).toBe(true);
       const s = d.stats();
       expect(s.transfers).toBe(0);
-      expect(s.disk_hits).toBe(new Set(indexBlocks().map((b) => b.name)).size);
+      expect(s.disk_hits).toBe(new Set(indexBlocks()).size);
       expect(d.log()).toContain(`index ${manifest.index.sha256} from the cache`);
     } finally {
       await d.stop();
@@ -136,8 +129,8 @@ describe.skipIf(!ROOT_USER)('the block cache on a local disk (FUSE mounts need r
   it('a torn or corrupt cached block is removed, fetched again and rewritten; never served', async () => {
     const cache = await filledCache('torn');
     const blocks = indexBlocks();
-    const torn = blocks[5]!.name;
-    const flipped = blocks[9]!.name;
+    const torn = blocks[5]!;
+    const flipped = blocks[9]!;
     const tornFile = join(cache, 'blocks', torn);
     writeFileSync(tornFile, readFileSync(tornFile).subarray(0, 100));
     const f = join(cache, 'blocks', flipped);
@@ -162,13 +155,13 @@ describe.skipIf(!ROOT_USER)('the block cache on a local disk (FUSE mounts need r
 
   it('a cached block that another zstd made (other bytes, the same content) is used', async () => {
     const cache = await filledCache('other-zstd');
-    const z = indexBlocks().find((b) => b.name.endsWith('.zst'))!;
-    const file = join(cache, 'blocks', z.name);
+    const z = indexBlocks().find((b) => b.endsWith('.zst'))!;
+    const file = join(cache, 'blocks', z);
     const raw = (await execa('zstd', ['-d', '-c', file], { encoding: 'buffer' })).stdout;
     // The daemon decodes only frames that declare their size (daemon/block.c): from a pipe, zstd
     // knows it only when told.
     await execa('sh', ['-c', 'zstd -q -19 --no-check --stream-size="$2" -c > "$1"', 'sh', file, String(raw.length)], { input: raw });
-    expect(readFileSync(file).equals(readFileSync(join(pub, 'blocks', z.name)))).toBe(false);
+    expect(readFileSync(file).equals(readFileSync(join(pub, 'blocks', z)))).toBe(false);
     const d = await startBlockd(daemon, await offline(cache));
     try {
       expect(readFileSync(d.image).equals(image)).toBe(true);

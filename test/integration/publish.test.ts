@@ -11,6 +11,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANIFEST_NAME, parseManifest, type RootManifest } from '../../src/pipeline/publish/manifest.js';
 import { bootOrder } from '../../src/pipeline/publish/order.js';
+import { indexBlockNames } from '../../src/pipeline/publish/versions.js';
 import { bin, cli } from '../helpers/cli.js';
 import { startNginx, type NginxServer } from '../helpers/nginx.js';
 import { outputDir } from '../helpers/paths.js';
@@ -141,11 +142,7 @@ describe('the published tree', () => {
     expect(history).toEqual(v.map((x) => x.sha256));
     const names = (sha: string) => {
       const m = parseManifest(readFileSync(join(tree, 'versions', `${sha}.json`), 'utf8'));
-      const idx = readFileSync(join(tree, m.index.path));
-      const blocks = Array.from({ length: idx.readUInt32LE(12) }, (_, i) => {
-        const hex = idx.subarray(32 + 40 * i, 64 + 40 * i).toString('hex');
-        return `blocks/${hex.slice(0, 2)}/${hex}${idx[32 + 40 * i + 36] === 1 ? '.zst' : ''}`;
-      });
+      const blocks = indexBlockNames(readFileSync(join(tree, m.index.path)), m.index.path).map((b) => `blocks/${b}`);
       return new Set([m.kernel.path, m.miniroot.path, m.index.path, ...blocks]);
     };
     const [n1, n2, n3] = v.map((x) => names(x.sha256)) as [Set<string>, Set<string>, Set<string>];
