@@ -1,12 +1,15 @@
 /**
- * The block cache and latency, side by side in one run (README, "How much a boot fetches"; run
- * by `bash scripts/bench.sh root-cache`). The Debian 12 test root (test/helpers/debian-root.ts)
- * is published with blocks of 64 KiB, 256 KiB and 1 MiB; for each, its kernel and miniroot are
- * booted in QEMU (TCG, 1 GiB, -kernel/-initrd with the archive the preboot appends) to
- * systemd's `login:` on ttyS0, with a fresh USB stick (test/helpers/usb-stick.ts) attached:
+ * The block cache, boot profiles and latency, side by side in one run (README, "How much a boot
+ * fetches"; run by `bash scripts/bench.sh root-cache`). The Debian 12 test root
+ * (test/helpers/debian-root.ts) is published with blocks of 64 KiB, 256 KiB and 1 MiB; for each,
+ * its kernel and miniroot are booted in QEMU (TCG, 1 GiB, -kernel/-initrd with the archive the
+ * preboot appends) to systemd's `login:` on ttyS0:
  *
- *   first     the stick empty: every block the boot reads comes from the server
- *   second    the same stick again: what the first boot stored is read from it
+ *   first     a fresh USB stick (test/helpers/usb-stick.ts), no boot profile: every block the
+ *             boot reads comes from the server when the read asks for it
+ *   profiled  a fresh stick, with the boot profile the first boot at 0 ms recorded
+ *             (publish --profile): its blocks are fetched ahead of the reads, several at once
+ *   second    the stick the profiled boot filled, again: what it stored is read from it
  *   download  ib.toram: the whole image fetched into RAM first (no stick)
  *
  * each served by nginx directly (0 ms), and by the repo's fault server adding 50 ms to every
@@ -26,7 +29,7 @@ import { startFaultServer } from '../test/helpers/fault-server.js';
 import { accessLogRequests, startNginx } from '../test/helpers/nginx.js';
 import { outputDir } from '../test/helpers/paths.js';
 import { withRootHandover } from '../test/helpers/root-handover.js';
-import { SETTLE } from '../test/helpers/root-medium.js';
+import { PRINT_PROFILE, profileFromConsole, SETTLE } from '../test/helpers/root-medium.js';
 import { makeUsbStick, usbStickArgs } from '../test/helpers/usb-stick.js';
 
 const OUT = outputDir('bench');
@@ -40,9 +43,12 @@ interface Run {
   requests: number;
 }
 
-it('first and second boot with a cache stick, at 0 and 50 ms per request, against the whole-image download', async () => {
+type Way = 'first' | 'profiled' | 'second' | 'download';
+const WAYS: Way[] = ['first', 'profiled', 'second', 'download'];
+
+it('first, profiled and second boot with a cache stick, at 0 and 50 ms per request, against the whole-image download', async () => {
   const root = await debianRoot();
-  const rows: { size: string; latency: number; first: Run; second: Run; download: Run; image_bytes: number }[] = [];
+  const rows: ({ size: string; latency: number; image_bytes: number; profile_blocks: number } & Record<Way, Run>)[] = [];
   for (const size of SIZES) {
     const www = join(OUT, `cache-www-${size}`);
     rmSync(www, { recursive: true, force: true });
@@ -51,16 +57,29 @@ it('first and second boot with a cache stick, at 0 and 50 ms per request, agains
     const manifest: RootManifest = parseManifest(readFileSync(join(www, 'root.json'), 'utf8'));
     const nginx = await startNginx({ root: www, name: `bench-cache-nginx-${size}` });
     const fault = await startFaultServer({ root: www });
+    let profiled: RootManifest | undefined;
     try {
       const kernel = join(www, manifest.kernel.path);
       const mini = readFileSync(join(www, manifest.miniroot.path));
       for (const latency of LATENCIES) {
         const source = latency === 0 ? `${nginx.baseUrlForGuest}/` : `http://10.0.2.2:${fault.port}/delay/${latency}/`;
-        const initrd = join(OUT, `cache-initrd-${size}-${latency}`);
-        writeFileSync(
-          initrd,
-          withRootHandover(mini, { sources: [source], index_sha256: manifest.index.sha256, index_size: manifest.index.size, mac: '52:54:00:12:34:56', address: '10.0.2.15/24', gateway: '10.0.2.2', dns: ['10.0.2.3'] }),
-        );
+        const initrd = (m: RootManifest) => {
+          const file = join(OUT, `cache-initrd-${size}-${latency}-${m.profile ? 'profile' : 'none'}`);
+          writeFileSync(
+            file,
+            withRootHandover(mini, {
+              sources: [source],
+              index_sha256: m.index.sha256,
+              index_size: m.index.size,
+              ...(m.profile ? { profile_sha256: m.profile.sha256, profile_size: m.profile.size } : {}),
+              mac: '52:54:00:12:34:56',
+              address: '10.0.2.15/24',
+              gateway: '10.0.2.2',
+              dns: ['10.0.2.3'],
+            }),
+          );
+          return file;
+        };
         // What the server was asked for since the last call, as paths below www/.
         let faultSeen = 0;
         const asked = (): string[] => {
@@ -73,13 +92,14 @@ it('first and second boot with a cache stick, at 0 and 50 ms per request, agains
           faultSeen = fault.requests.length;
           return paths;
         };
-        const boot = async (name: string, opts: { stick?: string; toram?: boolean }): Promise<Run> => {
+        const boot = async (name: string, m: RootManifest, opts: { stick?: string; toram?: boolean; record?: boolean }): Promise<Run & { log: string }> => {
           asked();
           const logFile = join(OUT, `cache-${size}-${latency}-${name}.console.log`);
           let loginS: number | undefined;
           const t0 = Date.now();
+          const record = opts.record ? `${PRINT_PROFILE}; ` : '';
           const r = await bootAndWatch({
-            direct: { kernel, initrd, append: `console=ttyS0${opts.toram ? ' ib.toram' : ''}` },
+            direct: { kernel, initrd: initrd(m), append: `console=ttyS0${opts.toram ? ' ib.toram' : ''}` },
             memoryMiB: 1024,
             expect: `${MARK}-42`,
             failOn: ['Kernel panic', 'ERROR: ', 'Out of memory'],
@@ -88,7 +108,7 @@ it('first and second boot with a cache stick, at 0 and 50 ms per request, agains
             extraArgs: opts.stick ? usbStickArgs(opts.stick) : [],
             input: [
               { when: 'login:', send: 'root\n' },
-              { when: ':~# ', send: `${SETTLE}; echo ${MARK}-$((6*7))\n` },
+              { when: ':~# ', send: `${record}${SETTLE}; echo ${MARK}-$((6*7))\n` },
             ],
             onLine: (line) => {
               if (loginS === undefined && / login: /.test(line)) loginS = (Date.now() - t0) / 1000;
@@ -96,14 +116,26 @@ it('first and second boot with a cache stick, at 0 and 50 ms per request, agains
           });
           if (!r.ok || loginS === undefined) throw new Error(`${name} (${size}, ${latency} ms) did not reach login: (${logFile})`);
           const paths = asked();
-          return { seconds: loginS, requests: paths.length, bytes: paths.reduce((n, p) => n + statSync(join(www, p)).size, 0) };
+          return { seconds: loginS, requests: paths.length, bytes: paths.reduce((n, p) => n + statSync(join(www, p)).size, 0), log: readFileSync(logFile, 'utf8') };
         };
+        const first = await boot('first', manifest, { stick: await makeUsbStick(join(OUT, 'cache-stick.img'), 512), record: profiled === undefined });
+        if (!profiled) {
+          // The profile the first boot recorded, published into the same tree (every block reused).
+          const file = join(OUT, `cache-${size}.profile`);
+          writeFileSync(file, profileFromConsole(first.log));
+          const again = await bin(['publish', root, '--out', www, '--block-size', size, '--profile', file, '--json']);
+          if (again.code !== 0) throw new Error(again.stderr);
+          profiled = parseManifest(readFileSync(join(www, 'root.json'), 'utf8'));
+          if (profiled.index.sha256 !== manifest.index.sha256 || !profiled.profile) throw new Error('the republished root is not the same image with a profile');
+        }
         const stick = await makeUsbStick(join(OUT, 'cache-stick.img'), 512);
-        const first = await boot('first', { stick });
-        const second = await boot('second', { stick });
-        const download = await boot('download', { toram: true });
-        rows.push({ size, latency, first, second, download, image_bytes: manifest.image_bytes });
-        console.log(`${size} ${latency} ms: ${JSON.stringify({ first, second, download })}`);
+        const withProfile = await boot('profiled', profiled, { stick });
+        const second = await boot('second', profiled, { stick });
+        const download = await boot('download', manifest, { toram: true });
+        const row = { size, latency, image_bytes: manifest.image_bytes, profile_blocks: (profiled.profile!.size - 16) / 4, first, profiled: withProfile, second, download };
+        for (const w of WAYS) delete (row[w] as Partial<{ log: string }>).log;
+        rows.push(row);
+        console.log(`${size} ${latency} ms: ${JSON.stringify(row)}`);
       }
     } finally {
       await nginx.stop();
@@ -114,32 +146,37 @@ it('first and second boot with a cache stick, at 0 and 50 ms per request, agains
   writeFileSync(join(OUT, 'root-cache.json'), `${JSON.stringify(rows, null, 2)}\n`);
   const mb = (b: number) => (b / 1e6).toFixed(1);
   const at0 = (size: string) => rows.find((r) => r.size === size && r.latency === 0)!;
+  const run = (r: Run, w: number) => `${r.seconds.toFixed(1).padStart(w)} ${mb(r.bytes).padStart(5)} ${String(r.requests).padStart(4)}`;
+  const x = (a: number, b: number, w: number) => `${(a / b).toFixed(2)}x`.padStart(w);
   const lines = [
     `image: ${rows[0]!.image_bytes} bytes; seconds to login:, MB and requests served`,
-    'block  latency |  first: s     MB  req | second: s    MB  req | download: s | second/first MB | first/first@0ms | download/first',
+    'block latency |  first: s    MB  req | profiled: s  MB  req | second: s   MB  req | download: s | second/first MB | first vs 0 ms | profiled vs 0 ms | download/first | download/profiled',
     ...rows.map((r) =>
       [
         r.size.padStart(5),
-        `${r.latency} ms`.padStart(8),
+        `${r.latency} ms`.padStart(7),
         '|',
-        r.first.seconds.toFixed(1).padStart(9),
-        mb(r.first.bytes).padStart(6),
-        String(r.first.requests).padStart(4),
+        run(r.first, 9),
         '|',
-        r.second.seconds.toFixed(1).padStart(9),
-        mb(r.second.bytes).padStart(5),
-        String(r.second.requests).padStart(4),
+        run(r.profiled, 11),
+        '|',
+        run(r.second, 9),
         '|',
         r.download.seconds.toFixed(1).padStart(11),
         '|',
         `${((100 * r.second.bytes) / r.first.bytes).toFixed(2)}%`.padStart(15),
         '|',
-        `${(r.first.seconds / at0(r.size).first.seconds).toFixed(2)}x`.padStart(15),
+        x(r.first.seconds, at0(r.size).first.seconds, 13),
         '|',
-        `${(r.download.seconds / r.first.seconds).toFixed(2)}x`.padStart(14),
+        x(r.profiled.seconds, at0(r.size).profiled.seconds, 16),
+        '|',
+        x(r.download.seconds, r.first.seconds, 14),
+        '|',
+        x(r.download.seconds, r.profiled.seconds, 17),
       ].join(' '),
     ),
-    '(bytes: the sizes of the files asked for: index and blocks; the kernel and miniroot are given to QEMU directly)',
+    '(bytes: the sizes of the files asked for: index, profile and blocks; the kernel and miniroot are given to QEMU directly)',
+    `(profiles: ${rows.filter((r) => r.latency === 0).map((r) => `${r.size} ${r.profile_blocks} blocks`).join(', ')})`,
   ];
   console.log(lines.join('\n'));
   writeFileSync(join(OUT, 'root-cache.txt'), `${lines.join('\n')}\n`);

@@ -182,8 +182,8 @@ int ib_disk_get(struct ib_disk *d, uint32_t i, uint8_t *out) {
         snprintf(path, sizeof(path), "%s/%s", d->dir, rel);
         uint8_t *stored = NULL;
         size_t len = 0;
-        /* A block's file is at most what zstd can make of a whole block (a raw one: the block). */
-        int r = ib_read_file_at(d->fd, rel, ZSTD_compressBound(d->idx->block_size), &stored, &len);
+        /* A block's file is at most what zstd can make of the block (a raw one: the block). */
+        int r = ib_read_file_at(d->fd, rel, ZSTD_compressBound(ib_block_length(d->idx, i)), &stored, &len);
         if (r == -ENOENT) {
                 bump(d, &d->st.misses, 1);
                 return -1;

@@ -230,7 +230,9 @@ static void *run(void *arg) {
         struct ib_fetcher *f = arg;
         for (;;) {
                 while (f->active < f->cfg->parallel) {
-                        long b = ib_store_next(f->store);
+                        /* The profile's blocks take at most all transfers but one: a read that
+                         * comes meanwhile finds one free. */
+                        long b = ib_store_next(f->store, f->cfg->parallel == 1 || f->active < f->cfg->parallel - 1);
                         if (b < 0)
                                 break;
                         /* The local cache first: a block found there costs no request. */

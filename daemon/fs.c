@@ -48,7 +48,7 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
                 st->st_mode = S_IFREG | 0444;
                 st->st_nlink = 1;
                 st->st_size = (off_t)daemon_of()->store.idx.image_size;
-        } else if (strcmp(path, "/stats") == 0) {
+        } else if (strcmp(path, "/stats") == 0 || strcmp(path, "/profile") == 0) {
                 st->st_mode = S_IFREG | 0444;
                 st->st_nlink = 1;
         } else {
@@ -67,6 +67,7 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t o
         fill(buf, "..", NULL, 0, 0);
         fill(buf, "image", NULL, 0, 0);
         fill(buf, "stats", NULL, 0, 0);
+        fill(buf, "profile", NULL, 0, 0);
         return 0;
 }
 
@@ -77,7 +78,7 @@ static int fs_open(const char *path, struct fuse_file_info *fi) {
                 fi->keep_cache = 1;
                 return 0;
         }
-        if (strcmp(path, "/stats") == 0) {
+        if (strcmp(path, "/stats") == 0 || strcmp(path, "/profile") == 0) {
                 fi->direct_io = 1; /* its size is not known before it is read */
                 return 0;
         }
@@ -91,6 +92,8 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off, struct f
                 return -EINVAL;
         if (strcmp(path, "/image") == 0)
                 return (int)ib_store_read(&d->store, (uint8_t *)buf, (uint64_t)off, size);
+        if (strcmp(path, "/profile") == 0)
+                return (int)ib_store_profile(&d->store, buf, (uint64_t)off, size);
         if (strcmp(path, "/stats") == 0) {
                 char text[2048];
                 int n = ib_store_stats(&d->store, text, sizeof(text));

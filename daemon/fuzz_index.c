@@ -14,12 +14,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 uint64_t total = 0;
                 for (uint32_t i = 0; i < idx.block_count; i++) {
                         uint32_t len = ib_block_length(&idx, i);
-                        assert(len > 0 && len <= idx.block_size);
+                        assert(len > 0 && len <= IB_MAX_BLOCK_LEN);
                         assert(idx.blocks[i].codec <= IB_CODEC_ZSTD);
-                        assert(idx.blocks[i].stored_size <= ZSTD_compressBound(idx.block_size));
+                        assert(idx.blocks[i].stored_size <= ZSTD_compressBound(len));
+                        assert(idx.offsets[i] == total);
+                        assert(ib_block_at(&idx, total) == i && ib_block_at(&idx, total + len - 1) == i);
                         total += len;
                 }
-                assert(total == idx.image_size);
+                assert(total == idx.image_size && idx.offsets[idx.block_count] == total);
                 uint8_t *out;
                 size_t out_len;
                 assert(ib_index_write(&idx, &out, &out_len) == 0 && out_len == size);

@@ -34,61 +34,104 @@ int ib_index_parse(const uint8_t *buf, size_t len, struct ib_index *idx, char *w
         if (len < IB_INDEX_HEADER)
                 return refuse(why, why_len, "the index is shorter than its header");
         if (memcmp(buf, IB_INDEX_MAGIC, 8) != 0)
-                return refuse(why, why_len, "the index does not start with IBINDEX1");
+                return refuse(why, why_len, "the index does not start with " IB_INDEX_MAGIC " (made by another inetboot version?)");
         uint32_t bs = get32(buf + 8), count = get32(buf + 12);
         uint64_t size = get64(buf + 16);
         if (bs < IB_MIN_BLOCK_SIZE || bs > IB_MAX_BLOCK_SIZE || (bs & (bs - 1)) != 0)
-                return refuse(why, why_len, "the block size is not a power of two from 64 KiB to 4 MiB");
+                return refuse(why, why_len, "the block size is not a power of two from 64 KiB to 1 MiB");
         if (count == 0 || count > IB_MAX_BLOCKS)
                 return refuse(why, why_len, "the block count is 0 or above 2^24");
         if (get64(buf + 24) != 0)
                 return refuse(why, why_len, "the reserved header bytes are not zero");
-        /* count <= 2^24 and bs <= 2^22: these products fit in 64 bits with room to spare. */
-        if (size <= (uint64_t)(count - 1) * bs || size > (uint64_t)count * bs)
+        /* Each block holds 1 to IB_MAX_BLOCK_LEN bytes; count <= 2^24 and the length <= 2^22:
+         * these products and the sum below fit in 64 bits with room to spare. */
+        if (size < count || size > (uint64_t)count * IB_MAX_BLOCK_LEN)
                 return refuse(why, why_len, "the image size does not match the block count");
         if (len != IB_INDEX_HEADER + (size_t)count * IB_INDEX_RECORD)
                 return refuse(why, why_len, "the index length does not match its block count");
 
         struct ib_block *blocks = calloc(count, sizeof(*blocks));
-        if (!blocks)
+        uint64_t *offsets = calloc((size_t)count + 1, sizeof(*offsets));
+        if (!blocks || !offsets) {
+                free(blocks);
+                free(offsets);
                 return -ENOMEM;
-        size_t bound = ZSTD_compressBound(bs);
+        }
+        uint64_t at = 0;
         for (uint32_t i = 0; i < count; i++) {
                 const uint8_t *r = buf + IB_INDEX_HEADER + (size_t)i * IB_INDEX_RECORD;
                 struct ib_block *b = &blocks[i];
                 memcpy(b->sha256, r, 32);
                 b->stored_size = get32(r + 32);
-                b->codec = r[36];
-                uint32_t block_len = i + 1 < count ? bs : (uint32_t)(size - (uint64_t)i * bs);
-                int bad = r[37] || r[38] || r[39];
+                b->length = get32(r + 36);
+                b->codec = r[40];
+                int bad = r[41] || r[42] || r[43] || r[44] || r[45] || r[46] || r[47];
+                bad |= b->length == 0 || b->length > IB_MAX_BLOCK_LEN;
                 if (b->codec == IB_CODEC_RAW)
-                        bad |= b->stored_size != block_len;
+                        bad |= b->stored_size != b->length;
                 else if (b->codec == IB_CODEC_ZSTD)
-                        bad |= b->stored_size == 0 || b->stored_size > bound;
+                        bad |= b->stored_size == 0 || b->stored_size > ZSTD_compressBound(b->length);
                 else
                         bad = 1;
                 if (bad) {
                         free(blocks);
-                        snprintf(why, why_len, "block %u: its codec, stored size or padding is not valid", i);
+                        free(offsets);
+                        snprintf(why, why_len, "block %u: its length, codec, stored size or padding is not valid", i);
                         return -EINVAL;
                 }
+                offsets[i] = at;
+                at += b->length;
         }
+        if (at != size) {
+                free(blocks);
+                free(offsets);
+                return refuse(why, why_len, "the blocks' lengths do not add up to the image size");
+        }
+        offsets[count] = at;
         idx->block_size = bs;
         idx->block_count = count;
         idx->image_size = size;
         idx->blocks = blocks;
+        idx->offsets = offsets;
         return 0;
 }
 
 void ib_index_free(struct ib_index *idx) {
         free(idx->blocks);
+        free(idx->offsets);
         idx->blocks = NULL;
+        idx->offsets = NULL;
 }
 
 uint32_t ib_block_length(const struct ib_index *idx, uint32_t i) {
-        if (i + 1 < idx->block_count)
-                return idx->block_size;
-        return (uint32_t)(idx->image_size - (uint64_t)i * idx->block_size);
+        return idx->blocks[i].length;
+}
+
+uint32_t ib_block_at(const struct ib_index *idx, uint64_t off) {
+        /* The last block whose start is at or before off. */
+        uint32_t lo = 0, hi = idx->block_count - 1;
+        while (lo < hi) {
+                uint32_t mid = lo + (hi - lo + 1) / 2;
+                if (idx->offsets[mid] <= off)
+                        lo = mid;
+                else
+                        hi = mid - 1;
+        }
+        return lo;
+}
+
+int ib_index_offsets(struct ib_index *idx) {
+        free(idx->offsets);
+        idx->offsets = calloc((size_t)idx->block_count + 1, sizeof(*idx->offsets));
+        if (!idx->offsets)
+                return -ENOMEM;
+        uint64_t at = 0;
+        for (uint32_t i = 0; i < idx->block_count; i++) {
+                idx->offsets[i] = at;
+                at += idx->blocks[i].length;
+        }
+        idx->offsets[idx->block_count] = at;
+        return 0;
 }
 
 int ib_index_write(const struct ib_index *idx, uint8_t **out, size_t *out_len) {
@@ -104,7 +147,8 @@ int ib_index_write(const struct ib_index *idx, uint8_t **out, size_t *out_len) {
                 uint8_t *r = buf + IB_INDEX_HEADER + (size_t)i * IB_INDEX_RECORD;
                 memcpy(r, idx->blocks[i].sha256, 32);
                 put32(r + 32, idx->blocks[i].stored_size);
-                r[36] = idx->blocks[i].codec;
+                put32(r + 36, idx->blocks[i].length);
+                r[40] = idx->blocks[i].codec;
         }
         *out = buf;
         *out_len = len;

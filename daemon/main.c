@@ -1,13 +1,17 @@
 /* inetboot-blockd: the block daemon of a lazily fetched root (README, "Publishing a root").
  *
  *   inetboot-blockd --source URL [--source URL ...] --index-sha256 HEX --index-size BYTES
+ *                   [--profile-sha256 HEX --profile-size BYTES]
  *                   [--ca-file PEM] [--proxy URL] [--cache-mb N] [--parallel N] [--ahead N]
  *                   [--cache-dir DIR [--cache-readonly]] [--foreground] MOUNTPOINT
  *
  * Fetches the index (SOURCE/index/HEX), refuses it unless its size and SHA-256 are the given
  * ones, and mounts MOUNTPOINT/image: the image, whose blocks are fetched when read
  * (SOURCE/blocks/HH/HASH[.zst]), checked and kept in RAM (--cache-mb), with read-ahead while
- * reads run sequentially. MOUNTPOINT/stats holds the counters. With --cache-dir (the
+ * reads run sequentially. MOUNTPOINT/stats holds the counters, MOUNTPOINT/profile the blocks
+ * the reads touched, in order (what `inetboot publish --profile` takes). With a published profile
+ * (--profile-*: SOURCE/profile/HEX, profile.h) its blocks are fetched in the background, in
+ * parallel, ahead of the reads; a profile that cannot be had is a warning. With --cache-dir (the
  * inetboot-cache folder of a local cache disk, disk.h) the index and every block are taken from
  * there when they are there and pass their check, and what is fetched is written there
  * (--cache-readonly: never written); with everything cached it starts and serves with no
@@ -35,12 +39,14 @@
 #include "file.h"
 #include "fs.h"
 #include "log.h"
+#include "profile.h"
 
 #define MAX_CA_BYTES (4u * 1024u * 1024u)
 
 static int usage(const char *why) {
         fprintf(stderr, "inetboot-blockd: %s\n"
                         "usage: inetboot-blockd --source URL [--source URL ...] --index-sha256 HEX --index-size BYTES\n"
+                        "                       [--profile-sha256 HEX --profile-size BYTES]\n"
                         "                       [--ca-file PEM] [--proxy URL] [--cache-mb N] [--parallel N] [--ahead N]\n"
                         "                       [--cache-dir DIR [--cache-readonly]] [--foreground] MOUNTPOINT\n",
                 why);
@@ -115,14 +121,51 @@ static int pin_hosts(struct ib_fetch_config *cfg) {
         return 0;
 }
 
+/* KIND/HEX (the index, the profile): exactly `size` bytes whose sha256 is `sha`, from the cache
+ * disk, else from the first source that delivers it whole and right (and then kept on the
+ * disk). Returns 0 and *out (malloc'ed), or -1 when no source delivered it (each failure said). */
+static int fetch_named(struct ib_daemon *d, const char *kind, const uint8_t sha[32], size_t size, uint8_t **out) {
+        char hex[65], why[256];
+        ib_hex(sha, 32, hex);
+        if (d->cfg.disk && ib_disk_file_get(d->cfg.disk, sha, size, out) == 0) {
+                ib_log("%s %s from the cache", kind, hex);
+                return 0;
+        }
+        for (int i = 0; i < d->cfg.nsources; i++) {
+                char url[2048];
+                unsigned char *buf;
+                size_t len;
+                snprintf(url, sizeof(url), "%s%s/%s", d->cfg.sources[i], kind, hex);
+                if (ib_fetch_small(&d->cfg, url, size, &buf, &len, why, sizeof(why)) < 0) {
+                        ib_log("%s %s: %s", kind, url, why);
+                        continue;
+                }
+                uint8_t got[32];
+                ib_sha256(buf, len, got);
+                if (len != size || memcmp(got, sha, 32) != 0) {
+                        char got_hex[65];
+                        ib_hex(got, 32, got_hex);
+                        ib_log("%s %s refused: %zu bytes with sha256 %s, expected %zu bytes with sha256 %s", kind, url, len, got_hex, size, hex);
+                        free(buf);
+                        continue;
+                }
+                ib_log("%s %s", kind, url);
+                if (d->cfg.disk)
+                        ib_disk_file_put(d->cfg.disk, sha, buf, len);
+                *out = buf;
+                return 0;
+        }
+        return -1;
+}
+
 int main(int argc, char **argv) {
         static struct ib_daemon d;
         char *sources[IB_MAX_SOURCES];
         int nsources = 0, foreground = 0, cache_readonly = 0;
         const char *ca_file = NULL, *mountpoint = NULL, *cache_dir = NULL;
-        uint8_t index_sha[32];
-        int have_sha = 0;
-        unsigned long long index_size = 0, cache_mb = 64, parallel = 8, ahead = 16;
+        uint8_t index_sha[32], profile_sha[32];
+        int have_sha = 0, have_profile_sha = 0;
+        unsigned long long index_size = 0, profile_size = 0, cache_mb = 64, parallel = 8, ahead = 16;
 
         ib_log_keep_stderr();
         for (int i = 1; i < argc; i++) {
@@ -163,6 +206,13 @@ int main(int argc, char **argv) {
                 } else if (strcmp(a, "--index-size") == 0) {
                         if (parse_uint(v, IB_INDEX_HEADER + (unsigned long long)IB_MAX_BLOCKS * IB_INDEX_RECORD, &index_size) < 0)
                                 return usage("--index-size must be the index's size in bytes");
+                } else if (strcmp(a, "--profile-sha256") == 0) {
+                        if (parse_hex(v, profile_sha) < 0)
+                                return usage("--profile-sha256 must be 64 hexadecimal digits");
+                        have_profile_sha = 1;
+                } else if (strcmp(a, "--profile-size") == 0) {
+                        if (parse_uint(v, IB_PROFILE_HEADER + 4ull * IB_MAX_BLOCKS, &profile_size) < 0)
+                                return usage("--profile-size must be the profile's size in bytes");
                 } else if (strcmp(a, "--cache-dir") == 0) {
                         cache_dir = v;
                 } else if (strcmp(a, "--ca-file") == 0) {
@@ -184,6 +234,8 @@ int main(int argc, char **argv) {
         }
         if (nsources == 0 || !have_sha || index_size == 0 || !mountpoint)
                 return usage("--source, --index-sha256, --index-size and MOUNTPOINT are required");
+        if (have_profile_sha != (profile_size != 0))
+                return usage("--profile-sha256 and --profile-size go together");
         if (cache_readonly && !cache_dir)
                 return usage("--cache-readonly needs --cache-dir");
         if (cache_dir) {
@@ -214,53 +266,22 @@ int main(int argc, char **argv) {
         if (pin_hosts(&d.cfg) < 0)
                 return 1;
 
-        /* The index: from the cache disk, or from the first source that delivers it whole and
-         * right. */
+        /* The index: its sha256 is the pinned one, so one that does not parse is bad from
+         * anywhere. */
         char hex[65], why[256];
         ib_hex(index_sha, 32, hex);
         struct ib_index idx;
-        int ok = 0;
-        uint8_t *cached = NULL;
-        if (d.cfg.disk && ib_disk_file_get(d.cfg.disk, index_sha, (size_t)index_size, &cached) == 0) {
-                if (ib_index_parse(cached, (size_t)index_size, &idx, why, sizeof(why)) == 0) {
-                        ok = 1;
-                        ib_log("index %s from the cache: %u blocks of %u bytes, image %llu bytes", hex, idx.block_count, idx.block_size, (unsigned long long)idx.image_size);
-                } else {
-                        /* Its sha256 is the pinned one: the index itself is bad, from anywhere. */
-                        ib_log("index %s refused: %s", hex, why);
-                        return 1;
-                }
-                free(cached);
-        }
-        for (int i = 0; i < nsources && !ok; i++) {
-                char url[2048];
-                unsigned char *buf;
-                size_t len;
-                snprintf(url, sizeof(url), "%sindex/%s", sources[i], hex);
-                if (ib_fetch_small(&d.cfg, url, (size_t)index_size, &buf, &len, why, sizeof(why)) < 0) {
-                        ib_log("index %s: %s", url, why);
-                        continue;
-                }
-                uint8_t sha[32];
-                ib_sha256(buf, len, sha);
-                if (len != index_size || memcmp(sha, index_sha, 32) != 0) {
-                        char got[65];
-                        ib_hex(sha, 32, got);
-                        ib_log("index %s refused: %zu bytes with sha256 %s, expected %llu bytes with sha256 %s", url, len, got, index_size, hex);
-                } else if (ib_index_parse(buf, len, &idx, why, sizeof(why)) < 0) {
-                        ib_log("index %s refused: %s", url, why);
-                } else {
-                        ok = 1;
-                        ib_log("index %s: %u blocks of %u bytes, image %llu bytes", url, idx.block_count, idx.block_size, (unsigned long long)idx.image_size);
-                        if (d.cfg.disk)
-                                ib_disk_file_put(d.cfg.disk, index_sha, buf, len);
-                }
-                free(buf);
-        }
-        if (!ok) {
+        uint8_t *buf = NULL;
+        if (fetch_named(&d, "index", index_sha, (size_t)index_size, &buf) < 0) {
                 ib_log("no source delivered the index: nothing mounted");
                 return 1;
         }
+        if (ib_index_parse(buf, (size_t)index_size, &idx, why, sizeof(why)) < 0) {
+                ib_log("index %s refused: %s", hex, why);
+                return 1;
+        }
+        free(buf);
+        ib_log("index %s: %u blocks of %u KiB on average, image %llu bytes", hex, idx.block_count, idx.block_size / 1024, (unsigned long long)idx.image_size);
         size_t limit = (size_t)cache_mb * 1024 * 1024;
         if (ib_store_init(&d.store, &idx, limit, (unsigned)ahead) < 0) {
                 ib_log("out of memory");
@@ -268,6 +289,23 @@ int main(int argc, char **argv) {
         }
         if (d.cfg.disk)
                 ib_disk_set_index(d.cfg.disk, &d.store.idx);
+        /* The profile only speeds the boot up: without it the reads fetch what they need. */
+        if (have_profile_sha) {
+                uint32_t *blocks, n;
+                ib_hex(profile_sha, 32, hex);
+                if (fetch_named(&d, "profile", profile_sha, (size_t)profile_size, &buf) < 0) {
+                        ib_log("WARNING: no source delivered the boot profile: blocks are fetched as they are read");
+                } else if (ib_profile_parse(buf, (size_t)profile_size, idx.block_count, &blocks, &n, why, sizeof(why)) < 0) {
+                        ib_log("WARNING: profile %s refused: %s: blocks are fetched as they are read", hex, why);
+                        free(buf);
+                } else {
+                        /* Half the RAM cache for blocks fetched ahead and not read yet: the rest
+                         * keeps what the reads took. */
+                        ib_store_set_prefetch(&d.store, blocks, n, limit / 2);
+                        ib_log("profile %s: %u blocks to fetch ahead of the reads", hex, n);
+                        free(buf);
+                }
+        }
 
         char *fargv[8];
         int fargc = 0;

@@ -1,5 +1,6 @@
 /* inetboot-pack IMAGE BLOCKS-DIR INDEX-OUT BLOCK-SIZE: cuts a root image into blocks for
- * `inetboot publish` (src/pipeline/publish/blocks.ts runs it).
+ * `inetboot publish` (src/pipeline/publish/publish.ts runs it), at content-defined points of an
+ * average length of BLOCK-SIZE (chunk.h).
  *
  * Each block is stored once, under the SHA-256 of its uncompressed bytes, in BLOCKS-DIR/HH/:
  * HASH.zst when zstd makes it smaller, else HASH (raw). A block whose file is there already is
@@ -20,6 +21,7 @@
 #include <zstd.h>
 
 #include "block.h"
+#include "chunk.h"
 #include "file.h"
 #include "index.h"
 #include "log.h"
@@ -64,7 +66,7 @@ static int reuse(const char *dir, struct ib_index *idx, uint32_t i, uint8_t *scr
                 b->codec = codec;
                 ib_block_name(b, name, sizeof(name));
                 snprintf(path, sizeof(path), "%s/%s", dir, name);
-                if (ib_read_file(path, ZSTD_compressBound(idx->block_size), &data, &len) == 0) {
+                if (ib_read_file(path, ZSTD_compressBound(b->length), &data, &len) == 0) {
                         b->stored_size = (uint32_t)len;
                         int ok = ib_block_decode(idx, i, data, len, scratch, why, sizeof(why)) == 0;
                         free(data);
@@ -77,6 +79,20 @@ static int reuse(const char *dir, struct ib_index *idx, uint32_t i, uint8_t *scr
         }
 }
 
+/* Reads len bytes at off of fd into buf. Returns 0 or -1 (and says why). */
+static int read_at(int fd, const char *image, uint8_t *buf, size_t len, uint64_t off) {
+        size_t got = 0;
+        while (got < len) {
+                ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
+                if (n <= 0) {
+                        ib_log("cannot read %s at %llu: %s", image, (unsigned long long)(off + got), n < 0 ? strerror(errno) : "short read");
+                        return -1;
+                }
+                got += (size_t)n;
+        }
+        return 0;
+}
+
 int main(int argc, char **argv) {
         ib_log_set_prefix("pack");
         if (argc != 5) {
@@ -86,7 +102,7 @@ int main(int argc, char **argv) {
         const char *image = argv[1], *dir = argv[2], *index_out = argv[3];
         unsigned long bs = strtoul(argv[4], NULL, 10);
         if (bs < IB_MIN_BLOCK_SIZE || bs > IB_MAX_BLOCK_SIZE || (bs & (bs - 1)) != 0) {
-                ib_log("block size %s is not a power of two from 64 KiB to 4 MiB", argv[4]);
+                ib_log("block size %s is not a power of two from 64 KiB to 1 MiB", argv[4]);
                 return 2;
         }
         int fd = open(image, O_RDONLY | O_CLOEXEC);
@@ -96,32 +112,44 @@ int main(int argc, char **argv) {
                 return 1;
         }
         uint64_t size = (uint64_t)st.st_size;
-        uint64_t count64 = (size + bs - 1) / bs;
-        if (count64 > IB_MAX_BLOCKS) {
-                ib_log("%s needs %llu blocks, more than 2^24", image, (unsigned long long)count64);
-                return 1;
-        }
-        struct ib_index idx = { .block_size = (uint32_t)bs, .block_count = (uint32_t)count64, .image_size = size };
-        idx.blocks = calloc(idx.block_count, sizeof(*idx.blocks));
-        size_t bound = ZSTD_compressBound(bs);
-        uint8_t *raw = malloc(bs), *packed = malloc(bound), *scratch = malloc(bs);
+        static struct ib_chunker chunker;
+        ib_chunker_init(&chunker, (uint32_t)bs);
+        /* At least size / max blocks, at most size / min + 1: start with the average. */
+        uint32_t cap = (uint32_t)(size / bs + 16 < IB_MAX_BLOCKS ? size / bs + 16 : IB_MAX_BLOCKS);
+        struct ib_index idx = { .block_size = (uint32_t)bs, .image_size = size };
+        idx.blocks = calloc(cap, sizeof(*idx.blocks));
+        size_t bound = ZSTD_compressBound(chunker.max);
+        uint8_t *raw = malloc(chunker.max), *packed = malloc(bound), *scratch = malloc(chunker.max);
         if (!idx.blocks || !raw || !packed || !scratch) {
                 ib_log("out of memory");
                 return 1;
         }
         unsigned long long added = 0, reused = 0, written = 0, stored = 0;
-        for (uint32_t i = 0; i < idx.block_count; i++) {
-                uint32_t len = ib_block_length(&idx, i);
-                size_t got = 0;
-                while (got < len) {
-                        ssize_t n = pread(fd, raw + got, len - got, (off_t)((uint64_t)i * bs + got));
-                        if (n <= 0) {
-                                ib_log("cannot read block %u of %s: %s", i, image, n < 0 ? strerror(errno) : "short read");
+        uint64_t off = 0, next_report = 64ull << 20;
+        while (off < size) {
+                if (idx.block_count == cap) {
+                        if (cap == IB_MAX_BLOCKS) {
+                                ib_log("%s needs more than 2^24 blocks", image);
                                 return 1;
                         }
-                        got += (size_t)n;
+                        uint32_t more = cap > IB_MAX_BLOCKS / 2 ? IB_MAX_BLOCKS : cap * 2;
+                        struct ib_block *grown = realloc(idx.blocks, (size_t)more * sizeof(*grown));
+                        if (!grown) {
+                                ib_log("out of memory");
+                                return 1;
+                        }
+                        memset(grown + cap, 0, (size_t)(more - cap) * sizeof(*grown));
+                        idx.blocks = grown;
+                        cap = more;
                 }
+                uint64_t left = size - off;
+                size_t window = left < chunker.max ? (size_t)left : chunker.max;
+                if (read_at(fd, image, raw, window, off) < 0)
+                        return 1;
+                uint32_t len = (uint32_t)ib_chunk_next(&chunker, raw, window);
+                uint32_t i = idx.block_count++;
                 struct ib_block *b = &idx.blocks[i];
+                b->length = len;
                 ib_sha256(raw, len, b->sha256);
                 if (reuse(dir, &idx, i, scratch)) {
                         reused++;
@@ -149,8 +177,11 @@ int main(int argc, char **argv) {
                         written += b->stored_size;
                         stored += b->stored_size;
                 }
-                if ((i + 1) % 256 == 0 || i + 1 == idx.block_count)
-                        ib_log("%u/%u blocks", i + 1, idx.block_count);
+                off += len;
+                if (off >= next_report || off == size) {
+                        ib_log("%llu of %llu MiB, %u blocks", (unsigned long long)(off >> 20), (unsigned long long)(size >> 20), idx.block_count);
+                        next_report = off + (64ull << 20);
+                }
         }
         uint8_t *ibuf;
         size_t ilen;

@@ -17,7 +17,8 @@ int ib_store_init(struct ib_store *s, struct ib_index *idx, size_t cache_limit, 
         s->idx = *idx;
         s->slots = calloc(idx->block_count, sizeof(*s->slots));
         s->queue = calloc(idx->block_count, sizeof(*s->queue));
-        if (!s->slots || !s->queue)
+        s->recorded = calloc(idx->block_count, sizeof(*s->recorded));
+        if (!s->slots || !s->queue || !s->recorded)
                 return -ENOMEM;
         s->cache_limit = cache_limit;
         s->max_ahead = max_ahead;
@@ -59,6 +60,11 @@ static void evict(struct ib_store *s) {
                 if (slot->waiters == 0) {
                         lru_unlink(s, e);
                         s->cached_bytes -= ib_block_length(&s->idx, e->block);
+                        if (slot->prefetched) {
+                                slot->prefetched = 0;
+                                s->prefetch_bytes -= ib_block_length(&s->idx, e->block);
+                                s->stats.prefetch_wasted++;
+                        }
                         slot->state = IB_ABSENT;
                         slot->entry = NULL;
                         free(e->data);
@@ -90,14 +96,18 @@ long ib_store_read(struct ib_store *s, uint8_t *buf, uint64_t off, size_t len) {
                 len = (size_t)(s->idx.image_size - off);
         if (len == 0)
                 return 0;
-        uint32_t bs = s->idx.block_size;
-        uint32_t first = (uint32_t)(off / bs), last = (uint32_t)((off + len - 1) / bs);
+        uint32_t bs = s->idx.block_size; /* the average length */
+        uint32_t first = ib_block_at(&s->idx, off), last = ib_block_at(&s->idx, off + len - 1);
         int queued = 0;
 
         pthread_mutex_lock(&s->lock);
         s->stats.reads++;
         for (uint32_t b = first; b <= last; b++) {
                 s->slots[b].waiters++;
+                if (!s->slots[b].recorded) {
+                        s->slots[b].recorded = 1;
+                        s->recorded[s->nrecorded++] = b;
+                }
                 if (s->slots[b].state == IB_READY)
                         s->stats.cache_hits++;
                 else
@@ -130,6 +140,7 @@ long ib_store_read(struct ib_store *s, uint8_t *buf, uint64_t off, size_t len) {
 
         long result = (long)len;
         size_t done = 0;
+        int budget_freed = 0;
         for (uint32_t b = first; b <= last; b++) {
                 struct ib_slot *slot = &s->slots[b];
                 for (;;) {
@@ -148,13 +159,19 @@ long ib_store_read(struct ib_store *s, uint8_t *buf, uint64_t off, size_t len) {
                 if (slot->state == IB_FAILED || result < 0) {
                         result = -EIO;
                 } else {
-                        uint64_t start = (uint64_t)b * bs;
+                        uint64_t start = s->idx.offsets[b];
                         uint64_t from = off > start ? off - start : 0;
-                        size_t n = bs - (size_t)from;
+                        size_t n = ib_block_length(&s->idx, b) - (size_t)from;
                         if (n > len - done)
                                 n = len - done;
                         memcpy(buf + done, slot->entry->data + from, n);
                         done += n;
+                        if (slot->prefetched) {
+                                slot->prefetched = 0;
+                                s->prefetch_bytes -= ib_block_length(&s->idx, b);
+                                s->stats.prefetch_hits++;
+                                budget_freed = 1;
+                        }
                         lru_unlink(s, slot->entry);
                         lru_push(s, slot->entry);
                 }
@@ -164,11 +181,25 @@ long ib_store_read(struct ib_store *s, uint8_t *buf, uint64_t off, size_t len) {
         if (result > 0)
                 s->stats.read_bytes += (unsigned long long)result;
         evict(s);
+        /* The profile's fetching waits for the reads to catch up: they just did. */
+        int wake = budget_freed && s->ppos < s->nprefetch && s->wake_fetcher;
         pthread_mutex_unlock(&s->lock);
+        if (wake)
+                s->wake_fetcher(s->fetcher);
         return result;
 }
 
-long ib_store_next(struct ib_store *s) {
+void ib_store_set_prefetch(struct ib_store *s, uint32_t *blocks, uint32_t n, size_t budget) {
+        pthread_mutex_lock(&s->lock);
+        free(s->prefetch);
+        s->prefetch = blocks;
+        s->nprefetch = n;
+        s->ppos = 0;
+        s->prefetch_budget = budget;
+        pthread_mutex_unlock(&s->lock);
+}
+
+long ib_store_next(struct ib_store *s, int prefetch) {
         long b = -1;
         pthread_mutex_lock(&s->lock);
         while (s->qlen > 0) {
@@ -180,6 +211,27 @@ long ib_store_next(struct ib_store *s) {
                         b = q;
                         break;
                 }
+        }
+        /* Nothing a read waits for: the profile's next block that nothing has, unless what was
+         * fetched for it and not read yet fills the budget (then it waits for the reads to catch
+         * up, rather than push out of RAM what they are about to read). A block the reads took
+         * already, or that is here, is passed over for good. */
+        while (b < 0 && prefetch && s->ppos < s->nprefetch) {
+                uint32_t p = s->prefetch[s->ppos];
+                struct ib_slot *slot = &s->slots[p];
+                if (slot->state != IB_ABSENT || slot->recorded) {
+                        s->ppos++;
+                        continue;
+                }
+                uint32_t len = ib_block_length(&s->idx, p);
+                if (s->prefetch_bytes + len > s->prefetch_budget)
+                        break;
+                s->ppos++;
+                slot->state = IB_FETCHING;
+                slot->prefetched = 1;
+                s->prefetch_bytes += len;
+                s->stats.prefetched++;
+                b = p;
         }
         pthread_mutex_unlock(&s->lock);
         return b;
@@ -213,6 +265,10 @@ int ib_store_failed(struct ib_store *s, uint32_t block, int again) {
         pthread_mutex_lock(&s->lock);
         struct ib_slot *slot = &s->slots[block];
         int first = slot->first_failed == 0;
+        if (slot->prefetched) {
+                slot->prefetched = 0;
+                s->prefetch_bytes -= ib_block_length(&s->idx, block);
+        }
         slot->state = IB_FAILED;
         slot->failed_at = time(NULL);
         if (first)
@@ -245,16 +301,40 @@ void ib_store_retry_failed(struct ib_store *s) {
                 s->wake_fetcher(s->fetcher);
 }
 
+size_t ib_store_profile(struct ib_store *s, char *buf, uint64_t off, size_t len) {
+        size_t done = 0;
+        char line[IB_PROFILE_LINE + 1];
+        pthread_mutex_lock(&s->lock);
+        while (done < len) {
+                uint64_t i = (off + done) / IB_PROFILE_LINE;
+                if (i >= s->nrecorded)
+                        break;
+                size_t from = (size_t)((off + done) % IB_PROFILE_LINE);
+                ib_hex(s->idx.blocks[s->recorded[i]].sha256, 32, line);
+                line[64] = '\n';
+                size_t n = IB_PROFILE_LINE - from;
+                if (n > len - done)
+                        n = len - done;
+                memcpy(buf + done, line + from, n);
+                done += n;
+        }
+        pthread_mutex_unlock(&s->lock);
+        return done;
+}
+
 int ib_store_stats(struct ib_store *s, char *buf, size_t len) {
         pthread_mutex_lock(&s->lock);
         struct ib_stats t = s->stats;
         size_t cached = s->cached_bytes;
+        uint32_t nrecorded = s->nrecorded, nprefetch = s->nprefetch;
         pthread_mutex_unlock(&s->lock);
         return snprintf(buf, len,
                         "image_bytes %llu\nblock_size %u\nblocks %u\n"
                         "reads %llu\nread_bytes %llu\ncache_hits %llu\ncache_misses %llu\ncached_bytes %zu\nreadahead %llu\n"
-                        "transfers %llu\ntransfer_failures %llu\nbytes_received %llu\nblocks_fetched %llu\nverify_failures %llu\nblocks_failed %llu\nretries %llu\n",
+                        "transfers %llu\ntransfer_failures %llu\nbytes_received %llu\nblocks_fetched %llu\nverify_failures %llu\nblocks_failed %llu\nretries %llu\n"
+                        "blocks_read %u\nprofile_blocks %u\nprefetched %llu\nprefetch_hits %llu\nprefetch_wasted %llu\n",
                         (unsigned long long)s->idx.image_size, s->idx.block_size, s->idx.block_count,
                         t.reads, t.read_bytes, t.cache_hits, t.cache_misses, cached, t.readahead,
-                        t.transfers, t.transfer_failures, t.bytes_received, t.blocks_fetched, t.verify_failures, t.blocks_failed, t.retries);
+                        t.transfers, t.transfer_failures, t.bytes_received, t.blocks_fetched, t.verify_failures, t.blocks_failed, t.retries,
+                        nrecorded, nprefetch, t.prefetched, t.prefetch_hits, t.prefetch_wasted);
 }

@@ -12,8 +12,9 @@
 # login:, bytes and requests served, and with --memory the smallest -m each way boots with
 # (many more boots: about half an hour). Needs root (debootstrap, FUSE), as the tests do.
 # `root-cache`: the same root with blocks of 64 KiB, 256 KiB and 1 MiB, each booted with an
-# empty USB cache stick, again with the stick filled, and by whole-image download, at 0 and at
-# 50 ms per request (bench/root-cache.bench.ts; 18 boots, about 25 minutes).
+# empty USB cache stick without and with a boot profile, again with the stick filled, and by
+# whole-image download, at 0 and at 50 ms per request (bench/root-cache.bench.ts; 24 boots and
+# 6 publishes, about an hour).
 #
 # The kernel-source backend builds its kernel once (about 5 minutes on 2 cores) and reuses it
 # from ~/.cache/inetboot afterwards. Everything it writes stays in test-output/bench/.

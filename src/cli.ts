@@ -183,7 +183,8 @@ export function buildProgram(io: Io, signal?: AbortSignal): Command {
     .description('publish a root file system to DIR, for booting it lazily over HTTP (its blocks fetched when read); or prune old versions from DIR')
     .argument('[rootdir]', 'the root file system: boot/vmlinuz-*, lib/modules/*, sbin/init (what debootstrap makes)')
     .option('--out <dir>', 'the tree to serve (created; a version there already lends its blocks)')
-    .option('--block-size <size>', 'block size, a power of two from 64K to 4M', '256K')
+    .option('--block-size <size>', 'the average length the image is cut into blocks of (cut where the content says, so that a new version shares blocks with the last), a power of two from 64K to 1M', '256K')
+    .option('--profile <file>', 'a boot profile recorded on a booted system (cat /run/inetboot/blocks/profile): its blocks are fetched ahead of the reads at boot; may be given more than once', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--prune <dir>', 'instead of publishing: remove from the tree DIR every file that none of the kept versions names')
     .option('--keep <n>', `with --prune: how many of the last published versions to keep (the one root.json names is always kept; default ${DEFAULT_KEEP})`)
     .option('--json', 'print the result as one JSON object')
@@ -191,7 +192,8 @@ export function buildProgram(io: Io, signal?: AbortSignal): Command {
     .addHelpText(
       'after',
       '\nServe DIR with any static web server, and boot it from an entry with\n  root: {url: http://SERVER/DIR/root.json, sha256: "<the sha256 printed here>"}\n' +
-        'Publishing a new version into the same DIR adds only its changed blocks; then\n  inetboot publish --prune DIR --keep 2\nremoves what neither of the last two versions uses.',
+        'Publishing a new version into the same DIR adds only its changed blocks; then\n  inetboot publish --prune DIR --keep 2\nremoves what neither of the last two versions uses.\n' +
+        'A boot profile makes later boots faster: boot the system once, copy /run/inetboot/blocks/profile\nfrom it, and publish again with --profile FILE (blocks already published are reused).',
     )
     .action(async (root, opts) => {
       io.stdout(await publishCommand(root, opts, ctx()));

@@ -13,7 +13,7 @@ import { closeSync, openSync, readFileSync, readSync, writeFileSync, writeSync }
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec/run.js';
-import { indexBlockNames } from '../../src/pipeline/publish/versions.js';
+import { indexBlockNames } from '../../src/pipeline/publish/index-file.js';
 import { startNginx } from '../helpers/nginx.js';
 import { bootRootIso, expectBooted, rootMedium, SETTLE, type RootBoot, type RootMedium } from '../helpers/root-medium.js';
 import { scaled } from '../helpers/timeouts.js';

@@ -16,9 +16,10 @@
  * KEY changes with the recipe. Needs root (debootstrap), as CI runs.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { longBuild } from '../../src/exec/run.js';
+import { longBuild, run } from '../../src/exec/run.js';
+import { fetchDebianDeb } from '../../src/pipeline/preboot/kernel-package.js';
 import { defaultCacheDir } from '../../src/paths.js';
 
 export const DEBIAN_SUITE = 'bookworm';
@@ -65,4 +66,28 @@ export async function debianRoot(): Promise<string> {
   writeFileSync(shadow, readFileSync(shadow, 'utf8').replace(/^root:[^:]*:/m, 'root::'));
   writeFileSync(join(base, '.complete'), `${RECIPE}\n`);
   return root;
+}
+
+/**
+ * ROOT with one more Debian package installed, as a new version of a system is made: an overlay
+ * over ROOT (which stays as it is) in DIR/merged, and `dpkg -i` of PKG's .deb (apt-get download,
+ * kept in inetboot's cache) run in it by chroot. `hello` depends only on libc6: one package, its
+ * files in a dozen folders, and dpkg's own records. Returns the merged root and how to unmount it.
+ */
+export async function withOnePackage(root: string, dir: string, pkg = 'hello'): Promise<{ root: string; done: () => Promise<void> }> {
+  const merged = join(dir, 'merged');
+  await run('umount', [merged], { okExitCodes: [0, 1, 32] });
+  rmSync(dir, { recursive: true, force: true });
+  for (const d of ['upper', 'work', 'merged']) mkdirSync(join(dir, d), { recursive: true });
+  await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${root},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, merged]);
+  try {
+    const deb = await fetchDebianDeb(pkg, defaultCacheDir());
+    copyFileSync(deb, join(merged, 'tmp', 'one-package.deb'));
+    await run('chroot', [merged, 'dpkg', '-i', '/tmp/one-package.deb']);
+    rmSync(join(merged, 'tmp', 'one-package.deb'));
+  } catch (err) {
+    await run('umount', [merged], { okExitCodes: [0, 1, 32] });
+    throw err;
+  }
+  return { root: merged, done: async () => void (await run('umount', [merged])) };
 }

@@ -17,6 +17,7 @@ import { DAEMON_SOURCE } from '../../src/pipeline/publish/daemon.js';
 import { MINIROOT_MODULES } from '../../src/pipeline/publish/miniroot.js';
 import { prepareKernelPackage } from '../../src/pipeline/preboot/kernel-package.js';
 import { allPrebootModules, moduleClosure } from '../../src/pipeline/preboot/modules.js';
+import { parseIndex } from '../../src/pipeline/publish/index-file.js';
 import { MANIFEST_NAME, parseManifest, type RootManifest } from '../../src/pipeline/publish/manifest.js';
 import { bin } from './cli.js';
 import { startNginx, type NginxServer } from './nginx.js';
@@ -71,6 +72,17 @@ export async function publishedLean(name: string, out: string): Promise<{ manife
   const manifest = parseManifest(readFileSync(join(out, MANIFEST_NAME), 'utf8'));
   const daemon = await asanBlockd();
   return { manifest, daemon, nginx: await startNginx({ root: out, name: `${name}-nginx` }) };
+}
+
+/**
+ * Reads block i of a mounted image with dd, as a program would (its offset and length from the
+ * index: blocks have lengths of their own). Resolves with dd's exit code and stderr.
+ */
+export async function ddBlock(image: string, indexFile: string, i: number): Promise<{ exitCode: number; stderr: string }> {
+  const blocks = parseIndex(readFileSync(indexFile), indexFile);
+  const off = blocks.slice(0, i).reduce((n, b) => n + b.length, 0);
+  const r = await execa('dd', [`if=${image}`, 'of=/dev/null', 'bs=65536', 'iflag=skip_bytes,count_bytes', `skip=${off}`, `count=${blocks[i]!.length}`], { reject: false });
+  return { exitCode: r.exitCode ?? -1, stderr: r.stderr };
 }
 
 /** The daemon built with AddressSanitizer and UBSan, into the test output (make asan). */

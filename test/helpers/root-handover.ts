@@ -10,6 +10,9 @@ export interface RootHandover {
   sources: string[];
   index_sha256: string;
   index_size: number;
+  /** The boot profile the manifest names, if any. */
+  profile_sha256?: string;
+  profile_size?: number;
   mac: string;
   address: string;
   gateway?: string;
@@ -19,7 +22,7 @@ export interface RootHandover {
   cache?: 'off' | 'readonly';
 }
 
-export const ROOT_HANDOVER_KEYS = ['sources', 'index_sha256', 'index_size', 'mac', 'address', 'gateway', 'dns', 'proxy', 'cache'] as const;
+export const ROOT_HANDOVER_KEYS = ['sources', 'index_sha256', 'index_size', 'profile_sha256', 'profile_size', 'mac', 'address', 'gateway', 'dns', 'proxy', 'cache'] as const;
 
 /** MINIROOT padded with zeros to a multiple of 4 bytes, then the archive (as root_initrd does). */
 export function withRootHandover(miniroot: Buffer, data: RootHandover): Buffer {

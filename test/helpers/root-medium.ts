@@ -139,3 +139,14 @@ export async function bootRootIso(
 export function expectBooted(b: RootBoot): void {
   expect(b.r.ok, `${b.r.reason} ${b.r.matched ?? ''}\n${b.r.lastLines.join('\n')}`).toBe(true);
 }
+
+/** Shell that prints the block daemon's recorded boot profile between two markers. */
+export const PRINT_PROFILE = 'echo PROFILE-$((1+1))BEGIN; cat /run/inetboot/blocks/profile; echo PROFILE-$((1+1))END';
+
+/** The block hashes a console log shows between PRINT_PROFILE's markers, as a profile file's text. */
+export function profileFromConsole(log: string): string {
+  const body = /PROFILE-2BEGIN\r?\n([\s\S]*?)PROFILE-2END/.exec(log)?.[1] ?? '';
+  const lines = body.split(/\r?\n/).filter((l) => /^[0-9a-f]{64}$/.test(l));
+  if (lines.length === 0) throw new Error('the console shows no boot profile');
+  return lines.map((l) => `${l}\n`).join('');
+}

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RootManifest } from '../../src/pipeline/publish/manifest.js';
-import { indexBlockNames } from '../../src/pipeline/publish/versions.js';
+import { indexBlockNames } from '../../src/pipeline/publish/index-file.js';
 import { accessLogRequests, type NginxServer } from '../helpers/nginx.js';
 import { outputDir } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';

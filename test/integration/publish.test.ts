@@ -11,11 +11,12 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANIFEST_NAME, parseManifest, type RootManifest } from '../../src/pipeline/publish/manifest.js';
 import { bootOrder } from '../../src/pipeline/publish/order.js';
-import { indexBlockNames } from '../../src/pipeline/publish/versions.js';
+import { squashfsArgs } from '../../src/pipeline/publish/publish.js';
+import { indexBlockNames } from '../../src/pipeline/publish/index-file.js';
 import { bin, cli } from '../helpers/cli.js';
 import { startNginx, type NginxServer } from '../helpers/nginx.js';
 import { outputDir } from '../helpers/paths.js';
-import { asanBlockd, leanRoot, seeded, startBlockd, type MountedBlockd } from '../helpers/published.js';
+import { asanBlockd, ddBlock, leanRoot, seeded, startBlockd, type MountedBlockd } from '../helpers/published.js';
 import { sha256 } from '../helpers/target.js';
 import { scaled } from '../helpers/timeouts.js';
 
@@ -67,9 +68,31 @@ describe('publish refuses what it cannot publish', () => {
     expect(existsSync(join(bad, 'out'))).toBe(false);
   });
 
+  it('a --profile that is missing, or not a recorded profile: refused before any work, naming the line', async () => {
+    const none = await cli('publish', root, '--out', join(bad, 'out'), '--profile', join(bad, 'no-profile'));
+    expect({ code: none.code, stderr: none.stderr }).toEqual({
+      code: 2,
+      stderr: `inetboot: error: --profile ${join(bad, 'no-profile')} does not exist: name the file you copied from /run/inetboot/blocks/profile of a booted system\n`,
+    });
+    const text = join(bad, 'text.profile');
+    writeFileSync(text, `# a comment\n${'a'.repeat(64)}\n\nblock 7\n`);
+    const r = await cli('publish', root, '--out', join(bad, 'out'), '--profile', text);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({
+      code: 2,
+      stderr: `inetboot: error: ${text}:4: is not the SHA-256 of a block (64 lower-case hex digits): a recorded profile has one a line, as /run/inetboot/blocks/profile of a booted system lists them\n`,
+    });
+    const empty = join(bad, 'empty.profile');
+    writeFileSync(empty, '# nothing\n');
+    const e = await cli('publish', root, '--out', join(bad, 'out'), '--profile', empty);
+    expect({ code: e.code, stderr: e.stderr }).toEqual({ code: 2, stderr: `inetboot: error: --profile ${empty} names no block: record it after a boot (cat /run/inetboot/blocks/profile)\n` });
+    expect(existsSync(join(bad, 'out'))).toBe(false);
+  });
+
   it('a bad --block-size, and an --out that is a file', async () => {
     const r = await cli('publish', root, '--out', join(bad, 'out'), '--block-size', '100K');
-    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: 'inetboot: error: --block-size 100K: write a power of two from 64K to 4M, e.g. 256K (the default) or 1M\n' });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: 'inetboot: error: --block-size 100K: write a power of two from 64K to 1M, e.g. 256K (the default) or 1M\n' });
+    const big = await cli('publish', root, '--out', join(bad, 'out'), '--block-size', '2M');
+    expect({ code: big.code, stderr: big.stderr }).toEqual({ code: 2, stderr: 'inetboot: error: --block-size 2M: write a power of two from 64K to 1M, e.g. 256K (the default) or 1M\n' });
     const f = await cli('publish', root, '--out', join(bad, 'a-file'));
     expect({ code: f.code, stderr: f.stderr }).toEqual({ code: 2, stderr: `inetboot: error: --out ${join(bad, 'a-file')} is a file: name a directory (it is created when missing)\n` });
   });
@@ -85,7 +108,8 @@ describe('the published tree', () => {
     }
     expect(sha256(readFileSync(join(pub, MANIFEST_NAME)))).toBe(sha);
     expect(readFileSync(join(pub, manifest.kernel.path)).equals(readFileSync(join(root, 'boot', readdirSync(join(root, 'boot'))[0]!)))).toBe(true);
-    expect(readdirSync(pub).sort()).toEqual(['blocks', 'index', 'kernel', 'miniroot', 'root.json', 'versions']);
+    expect(readdirSync(pub).sort()).toEqual(['blocks', 'index', 'kernel', 'miniroot', 'profile', 'root.json', 'versions']);
+    expect(manifest.profile).toBeNull();
     expect(readFileSync(join(pub, 'versions', `${sha}.json`)).equals(readFileSync(join(pub, MANIFEST_NAME)))).toBe(true);
   });
 
@@ -125,6 +149,23 @@ describe('the published tree', () => {
     expect((await publishJson(root, pub, '--block-size', '64K')).sha256).toBe(sha);
   }, scaled(900_000));
 
+  it('a change at the start of the image costs the blocks around it, not every block after it', async () => {
+    // etc/ is what a boot reads first (order.ts): its files lead the image, and 100 KB more
+    // there moves every later byte. Cut every 64 KiB, nearly every block would change.
+    const extra = join(root, 'etc', 'inetboot-test-extra');
+    mkdirSync(join(root, 'etc'), { recursive: true });
+    writeFileSync(extra, seeded(100_000, 42));
+    try {
+      const next = await publishJson(root, pub, '--block-size', '64K');
+      expect(next.blocks).toBeGreaterThan(100);
+      expect(next.blocks_added, JSON.stringify(next)).toBeLessThanOrEqual(8);
+      expect(next.bytes_written).toBeLessThan(600_000);
+    } finally {
+      rmSync(join(root, 'etc'), { recursive: true, force: true });
+    }
+    expect((await publishJson(root, pub, '--block-size', '64K')).sha256).toBe(sha);
+  }, scaled(900_000));
+
   it('--prune keeps the last N versions and the one root.json names, and removes what none of them uses', async () => {
     const tree = join(OUT, 'versions');
     rmSync(tree, { recursive: true, force: true });
@@ -133,7 +174,15 @@ describe('the published tree', () => {
     try {
       for (let i = 1; i <= 3; i++) {
         writeFileSync(file, seeded(300_000, 100 + i));
-        v.push(await publishJson(root, tree, '--block-size', '64K'));
+        // Version 3 has a boot profile (the blocks of version 2, most of which it shares).
+        const extra: string[] = [];
+        if (i === 3) {
+          const m2 = parseManifest(readFileSync(join(tree, MANIFEST_NAME), 'utf8'));
+          const recorded = join(OUT, 'v2.profile');
+          writeFileSync(recorded, indexBlockNames(readFileSync(join(tree, m2.index.path)), m2.index.path).map((b) => `${b.slice(3, 67)}\n`).join(''));
+          extra.push('--profile', recorded);
+        }
+        v.push(await publishJson(root, tree, '--block-size', '64K', ...extra));
       }
     } finally {
       rmSync(file, { force: true });
@@ -143,9 +192,10 @@ describe('the published tree', () => {
     const names = (sha: string) => {
       const m = parseManifest(readFileSync(join(tree, 'versions', `${sha}.json`), 'utf8'));
       const blocks = indexBlockNames(readFileSync(join(tree, m.index.path)), m.index.path).map((b) => `blocks/${b}`);
-      return new Set([m.kernel.path, m.miniroot.path, m.index.path, ...blocks]);
+      return new Set([m.kernel.path, m.miniroot.path, m.index.path, ...(m.profile ? [m.profile.path] : []), ...blocks]);
     };
     const [n1, n2, n3] = v.map((x) => names(x.sha256)) as [Set<string>, Set<string>, Set<string>];
+    expect([...n3].some((f) => f.startsWith('profile/'))).toBe(true);
     const onlyV1 = [...n1].filter((f) => !n2.has(f) && !n3.has(f));
     expect(onlyV1.length).toBeGreaterThan(0);
 
@@ -186,7 +236,7 @@ describe('the published tree', () => {
     const r = await bin(['publish', '--prune', empty]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: `inetboot: error: ${empty} has no root.json: it is not a tree inetboot publish wrote; nothing was removed` });
     const both = await bin(['publish', root, '--prune', empty]);
-    expect({ code: both.code, stderr: both.stderr }).toEqual({ code: 2, stderr: 'inetboot: error: --prune DIR takes no ROOTDIR and no --out: it only removes what old versions of DIR used' });
+    expect({ code: both.code, stderr: both.stderr }).toEqual({ code: 2, stderr: 'inetboot: error: --prune DIR takes no ROOTDIR, --out or --profile: it only removes what old versions of DIR used' });
     const missing = join(OUT, 'no-such-tree');
     const gone = await bin(['publish', '--prune', missing]);
     expect({ code: gone.code, stderr: gone.stderr }).toEqual({ code: 2, stderr: `inetboot: error: --prune ${missing} does not exist: name the directory inetboot publish wrote (the one with root.json)` });
@@ -263,7 +313,7 @@ describe.skipIf(!ROOT_USER)('the block daemon serving the tree (FUSE and loop mo
     // Made here the way publish makes it (src/pipeline/publish/publish.ts), boot order included.
     const sortFile = join(OUT, 'local.sort');
     writeFileSync(sortFile, bootOrder(root));
-    await execa('mksquashfs', [root, local, '-comp', 'zstd', '-noappend', '-reproducible', '-mkfs-time', '0', '-all-time', '0', '-sort', sortFile, '-no-progress', '-quiet']);
+    await execa('mksquashfs', [...squashfsArgs(root, local, sortFile), '-no-progress', '-quiet']);
     d = await startBlockd(daemon, args());
   }, scaled(600_000));
 
@@ -310,30 +360,100 @@ describe.skipIf(!ROOT_USER)('the block daemon serving the tree (FUSE and loop mo
   }, scaled(120_000));
 
   it('a corrupted block is an I/O error naming the block and its URL, never wrong bytes', async () => {
-    const idx = readFileSync(join(pub, manifest.index.path));
-    // Block 3's record: sha256 at 32 + 40 * 3; its file on the server is replaced by other bytes.
-    const rec = 32 + 40 * 3;
-    const hex = idx.subarray(rec, rec + 32).toString('hex');
-    const name = `${hex.slice(0, 2)}/${hex}${idx[rec + 36] === 1 ? '.zst' : ''}`;
+    // Block 3's file on the server is replaced by other bytes.
+    const indexFile = join(pub, manifest.index.path);
+    const name = indexBlockNames(readFileSync(indexFile), indexFile)[3]!;
+    const hex = name.slice(3, 67);
     const file = join(pub, 'blocks', name);
     const saved = readFileSync(file);
     writeFileSync(file, Buffer.alloc(saved.length, 0x55));
     const fresh = await startBlockd(daemon, args());
     try {
-      const r = await execa('dd', [`if=${fresh.image}`, 'of=/dev/null', 'bs=65536', 'skip=3', 'count=1'], { reject: false });
+      const r = await ddBlock(fresh.image, indexFile, 3);
       expect(r.exitCode).not.toBe(0);
       expect(r.stderr).toMatch(/Input\/output error/);
       expect(fresh.log()).toContain(`block 3 (${hex.slice(0, 16)}...) from ${nginx.url(`blocks/${name}`)}: `);
       expect(fresh.log()).toContain(`block 3 (${hex}) refused or unreachable on every source`);
       expect(fresh.stats().verify_failures).toBeGreaterThan(0);
       // The blocks around it still read.
-      const ok = await execa('dd', [`if=${fresh.image}`, 'of=/dev/null', 'bs=65536', 'skip=4', 'count=2'], { reject: false });
-      expect(ok.exitCode, ok.stderr).toBe(0);
+      // (Not 2 or 4: a read is made of whole pages, and blocks start anywhere in a page, so the
+      // last page of block 2 and the first of block 4 hold bytes of block 3.)
+      for (const i of [1, 5]) {
+        const ok = await ddBlock(fresh.image, indexFile, i);
+        expect(ok.exitCode, ok.stderr).toBe(0);
+      }
     } finally {
       await fresh.stop();
       writeFileSync(file, saved);
     }
   }, scaled(120_000));
+
+  it('records the blocks reads touch, in order; publish --profile names them; the daemon fetches them ahead of the reads', async () => {
+    const indexFile = join(pub, manifest.index.path);
+    const hashes = indexBlockNames(readFileSync(indexFile), indexFile).map((b) => b.slice(3, 67));
+    const fresh = await startBlockd(daemon, args());
+    let recorded: string;
+    try {
+      for (const i of [5, 2, 9]) expect((await ddBlock(fresh.image, indexFile, i)).exitCode).toBe(0);
+      recorded = readFileSync(join(fresh.mountpoint, 'profile'), 'utf8');
+    } finally {
+      await fresh.stop();
+    }
+    // One hash a line, each block once, in the order first read (the kernel reads whole pages,
+    // and may read a little ahead of dd).
+    const lines = recorded.split('\n').slice(0, -1);
+    expect(lines.every((l) => hashes.includes(l)), recorded).toBe(true);
+    expect(new Set(lines).size).toBe(lines.length);
+    // Pages: the first one block 5 starts in may hold the end of block 4.
+    expect([hashes[4], hashes[5]]).toContain(lines[0]);
+    expect(lines.indexOf(hashes[5]!)).toBeLessThanOrEqual(1);
+    expect(lines.indexOf(hashes[2]!)).toBeGreaterThan(lines.indexOf(hashes[5]!));
+    expect(lines.indexOf(hashes[9]!)).toBeGreaterThan(lines.indexOf(hashes[2]!));
+    const profileFile = join(OUT, 'recorded.profile');
+    writeFileSync(profileFile, `# recorded by the test\n${recorded}`);
+
+    // Published: the same image (every block reused), and a profile naming those blocks.
+    const withProfile = join(OUT, 'with-profile');
+    rmSync(withProfile, { recursive: true, force: true });
+    const r = await publishJson(root, withProfile, '--block-size', '64K', '--profile', profileFile);
+    expect({ blocks: r.profile_blocks, dropped: r.profile_dropped }).toEqual({ blocks: lines.length, dropped: 0 });
+    const m = parseManifest(readFileSync(join(withProfile, MANIFEST_NAME), 'utf8'));
+    expect(m.index.sha256).toBe(manifest.index.sha256);
+    const prof = readFileSync(join(withProfile, m.profile!.path));
+    expect(sha256(prof)).toBe(m.profile!.sha256);
+    expect(prof.subarray(0, 8).toString('latin1')).toBe('IBPROFL1');
+    const numbers = Array.from({ length: prof.readUInt32LE(8) }, (_, i) => prof.readUInt32LE(16 + 4 * i));
+    expect(numbers.map((n) => hashes[n])).toEqual(lines);
+
+    // Booted with it, the daemon has fetched those blocks before anything reads them.
+    const srv = await startNginx({ root: withProfile, name: 'publish-profile' });
+    const ahead = await startBlockd(daemon, ['--source', srv.url(''), '--index-sha256', m.index.sha256, '--index-size', String(m.index.size), '--profile-sha256', m.profile!.sha256, '--profile-size', String(m.profile!.size)]);
+    try {
+      expect(ahead.log()).toContain(`profile ${m.profile!.sha256}: ${lines.length} blocks to fetch ahead of the reads`);
+      const deadline = Date.now() + scaled(20_000);
+      while ((ahead.stats().prefetched ?? 0) < lines.length) {
+        if (Date.now() > deadline) throw new Error(`not fetched ahead: ${JSON.stringify(ahead.stats())}\n${ahead.log()}`);
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      const before = ahead.stats().transfers;
+      expect((await ddBlock(ahead.image, indexFile, 9)).exitCode).toBe(0);
+      const after = ahead.stats();
+      expect(after.prefetch_hits).toBeGreaterThanOrEqual(1);
+      expect(after.transfers).toBe(before);
+    } finally {
+      await ahead.stop();
+    }
+    // A profile that is not the one the manifest names: a warning, and the image is still served.
+    const wrong = await startBlockd(daemon, ['--source', srv.url(''), '--index-sha256', m.index.sha256, '--index-size', String(m.index.size), '--profile-sha256', 'e'.repeat(64), '--profile-size', String(m.profile!.size)]);
+    try {
+      expect(wrong.log()).toContain('WARNING: no source delivered the boot profile: blocks are fetched as they are read');
+      expect((await ddBlock(wrong.image, indexFile, 2)).exitCode).toBe(0);
+      expect(wrong.stats().prefetched).toBe(0);
+    } finally {
+      await wrong.stop();
+      await srv.stop();
+    }
+  }, scaled(300_000));
 
   it('an index that is truncated, or not the pinned one, is refused and nothing is mounted', async () => {
     const hostile = join(OUT, 'hostile-tree');
@@ -356,14 +476,16 @@ describe.skipIf(!ROOT_USER)('the block daemon serving the tree (FUSE and loop mo
 });
 
 describe('the index parser under libFuzzer (a short run)', () => {
-  it('survives random and mutated indexes', async () => {
+  it('survives random and mutated indexes and profiles', async () => {
     const dir = outputDir('blockd-fuzz');
     const corpus = join(dir, 'corpus');
     mkdirSync(corpus, { recursive: true });
     writeFileSync(join(corpus, 'published'), readFileSync(join(pub, manifest.index.path)));
     await execa('make', ['-C', join(process.cwd(), 'daemon'), `OUT=${dir}`, 'fuzz']);
-    const r = await execa(join(dir, 'fuzz-index'), ['-max_total_time=20', '-rss_limit_mb=1024', corpus], { reject: false, all: true, cwd: dir });
-    expect(r.exitCode, r.all?.split('\n').slice(-20).join('\n')).toBe(0);
-    expect(r.all).toMatch(/Done \d+ runs in \d+ second/);
+    for (const target of ['fuzz-index', 'fuzz-profile']) {
+      const r = await execa(join(dir, target), ['-max_total_time=15', '-rss_limit_mb=1024', ...(target === 'fuzz-index' ? [corpus] : [])], { reject: false, all: true, cwd: dir });
+      expect(r.exitCode, r.all?.split('\n').slice(-20).join('\n')).toBe(0);
+      expect(r.all).toMatch(/Done \d+ runs in \d+ second/);
+    }
   }, scaled(180_000));
 });

@@ -24,8 +24,10 @@ const GOOD: RootManifest = {
   blocks: 865,
   kernel: { path: `kernel/${hex('a')}`, sha256: hex('a'), size: 8222656 },
   miniroot: { path: `miniroot/${hex('b')}`, sha256: hex('b'), size: 13765728 },
-  index: { path: `index/${hex('c')}`, sha256: hex('c'), size: 32 + 40 * 865 },
+  index: { path: `index/${hex('c')}`, sha256: hex('c'), size: 32 + 48 * 865 },
+  profile: { path: `profile/${hex('e')}`, sha256: hex('e'), size: 16 + 4 * 140 },
 };
+const NO_PROFILE: RootManifest = { ...GOOD, profile: null };
 
 /** Runs root_manifest over each text in one shell; returns each one's status and fields. */
 async function shellParse(texts: readonly string[]): Promise<{ ok: boolean; fields: string; out: string }[]> {
@@ -59,16 +61,22 @@ const expectedFields = (m: RootManifest) =>
     `manifest image_bytes ${m.image_bytes}`,
     `manifest block_size ${m.block_size}`,
     `manifest blocks ${m.blocks}`,
-    ...(['kernel', 'miniroot', 'index'] as const).flatMap((k) => [`${k} path ${m[k].path}`, `${k} sha256 ${m[k].sha256}`, `${k} size ${m[k].size}`]),
+    ...(['kernel', 'miniroot', 'index', 'profile'] as const).flatMap((k) => {
+      const f = m[k];
+      return f ? [`${k} path ${f.path}`, `${k} sha256 ${f.sha256}`, `${k} size ${f.size}`] : [];
+    }),
     '',
   ].join('\n');
 
 describe('root_manifest (BusyBox sh) against parseManifest', () => {
-  it('reads the manifest publish writes, every value', async () => {
-    const [r] = await shellParse([renderManifest(GOOD)]);
+  it('reads the manifest publish writes, every value, with a boot profile and without', async () => {
+    const [r, n] = await shellParse([renderManifest(GOOD), renderManifest(NO_PROFILE)]);
     expect(r!.ok, r!.out).toBe(true);
     expect(r!.fields).toBe(expectedFields(GOOD));
-    expect(r!.out).toBe('inetboot: root: 226656256 bytes in 865 blocks of 262144\n');
+    expect(r!.out).toBe('inetboot: root: 226656256 bytes in 865 blocks of 262144 on average, with a boot profile\n');
+    expect(n!.ok, n!.out).toBe(true);
+    expect(n!.fields).toBe(expectedFields(NO_PROFILE));
+    expect(n!.out).toBe('inetboot: root: 226656256 bytes in 865 blocks of 262144 on average\n');
   });
 
   it('refuses what a hostile server could send, saying what is wrong', async () => {
@@ -82,8 +90,13 @@ describe('root_manifest (BusyBox sh) against parseManifest', () => {
       ['huge kernel', good.replace('"size": 8222656', '"size": 999999999999'), /more than the preboot can hold/],
       ['huge image', good.replace('226656256', '99999999999999999'), /more than|whole number/],
       ['blocks off by one', good.replace('"blocks": 865', '"blocks": 866'), /index size does not match/],
-      ['image size off', good.replace('226656256', '326656256'), /block count does not match/],
-      ['other format', good.replace('inetboot-root-1', 'inetboot-root-2'), /format/],
+      ['fewer bytes than blocks', good.replace('226656256', '864'), /block count does not match/],
+      ['other format', good.replace('inetboot-root-2', 'inetboot-root-1'), /format/],
+      ['image larger than its blocks can hold', good.replace('226656256', String(865 * 4194304 + 1)), /block count does not match/],
+      ['profile of more blocks than the image', good.replace('"size": 576', `"size": ${16 + 4 * 866}`), /profile size/],
+      ['profile of half a block', good.replace('"size": 576', '"size": 578'), /profile size/],
+      ['profile path of another kind', good.replace(`"path": "profile/${hex('e')}"`, `"path": "index/${hex('e')}"`), /line 9/],
+      ['profile with a comma', good.replace(/}\n}\n$/, '},\n}\n'), /line 9/],
       ['CRLF', good.replace(/\n/g, '\r\n'), /layout|line/],
       ['too long', good + ' '.repeat(5000), /more than a manifest can be/],
       ['empty', '', /ends early/],
@@ -101,14 +114,20 @@ describe('root_manifest (BusyBox sh) against parseManifest', () => {
 
   it('accepts exactly what parseManifest accepts, over random edits of a manifest', async () => {
     const good = renderManifest(GOOD);
+    const bare = renderManifest(NO_PROFILE);
     // Edits that keep most of the layout, so that many reach the value checks.
     const edit = fc.oneof(
       fc.tuple(fc.nat(good.length), fc.nat(4), fc.constantFrom('', '0', '9', '"', ',', ' ', '\n', '}', '{', '/', '..', 'a', 'f', '-', '+', 'e', '.')).map(([at, cut, ins]) => (t: string) => t.slice(0, at) + ins + t.slice(at + cut)),
-      fc.tuple(fc.constantFrom('226656256', '262144', '865', '8222656', '13765728', '34632'), fc.oneof(fc.nat(), fc.constantFrom(0, 1, 2 ** 46, 2 ** 46 + 1, 4194304, 4194305, 2 ** 24, 2 ** 24 + 1, 536870912, 536870913))).map(
+      fc.tuple(
+        fc.constantFrom('226656256', '262144', '865', '8222656', '13765728', '41552', '576'),
+        fc.oneof(fc.nat(), fc.constantFrom(0, 1, 20, 21, 3476, 3480, 1048576, 1048577, 2 ** 46, 2 ** 46 + 1, 4194304, 4194305, 865 * 4194304, 865 * 4194304 + 1, 2 ** 24, 2 ** 24 + 1, 536870912, 536870913)),
+      ).map(
         ([from, to]) => (t: string) => t.replace(from, String(to)),
       ),
     );
-    const texts = fc.sample(fc.array(edit, { minLength: 1, maxLength: 3 }), { numRuns: 600, seed: 20261202 }).map((edits) => edits.reduce((t, e) => e(t), good));
+    const texts = fc
+      .sample(fc.tuple(fc.boolean(), fc.array(edit, { minLength: 1, maxLength: 3 })), { numRuns: 600, seed: 20261202 })
+      .map(([profile, edits]) => edits.reduce((t, e) => e(t), profile ? good : bare));
     const results = await shellParse(texts);
     let accepted = 0;
     texts.forEach((t, i) => {
@@ -151,7 +170,7 @@ describe('root_sources and root_initrd (BusyBox sh)', () => {
     writeFileSync(join(run, 'net', 'gateway'), '10.0.2.2\n');
     writeFileSync(join(run, 'net', 'dns'), '10.0.2.3\n');
     writeFileSync(join(run, 'proxy'), 'http://10.0.2.2:3128\n');
-    writeFileSync(join(run, 'root.fields'), `index sha256 ${hex('c')}\nindex size 34632\n`);
+    writeFileSync(join(run, 'root.fields'), `index sha256 ${hex('c')}\nindex size 34632\nprofile sha256 ${hex('e')}\nprofile size 576\n`);
     writeFileSync(join(run, 'sources'), 'http://10.0.2.2:8080/debian12/\nhttp://10.0.2.2:8081/debian12/\n');
     const miniroot = Buffer.from('not really a miniroot, 37 bytes long.');
     writeFileSync(join(run, 'miniroot'), miniroot);
@@ -167,6 +186,8 @@ describe('root_sources and root_initrd (BusyBox sh)', () => {
       'etc/inetboot/root/sources': 'http://10.0.2.2:8080/debian12/\nhttp://10.0.2.2:8081/debian12/\n',
       'etc/inetboot/root/index_sha256': `${hex('c')}\n`,
       'etc/inetboot/root/index_size': '34632\n',
+      'etc/inetboot/root/profile_sha256': `${hex('e')}\n`,
+      'etc/inetboot/root/profile_size': '576\n',
       'etc/inetboot/root/mac': '00:00:00:00:00:00\n',
       'etc/inetboot/root/address': '10.0.2.15/24\n',
       'etc/inetboot/root/gateway': '10.0.2.2\n',

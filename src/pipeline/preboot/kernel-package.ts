@@ -94,6 +94,12 @@ export async function fetchDebianPackage(pkgName: string, cacheDir: string, ctx:
   return root;
 }
 
+/** Downloads (or reuses) the .deb of a Debian package into cacheDir/debs/; returns its path. */
+export async function fetchDebianDeb(pkgName: string, cacheDir: string, ctx: RunCtx = {}): Promise<string> {
+  const { pkg, version } = await aptShow(pkgName, ctx);
+  return downloadDeb(pkg, version, cacheDir, ctx);
+}
+
 /** Downloads (or reuses) and extracts a Debian kernel package. */
 export async function prepareKernelPackage(pkgName: string, cacheDir: string, ctx: RunCtx = {}): Promise<KernelTree> {
   const { pkg, version } = await resolveKernelPackage(pkgName, ctx);

@@ -7,7 +7,7 @@
  *
  * `inetboot publish --prune DIR --keep N` keeps the last N versions of the history and the one
  * root.json names (always: it is what boots), and removes every block, index, kernel and
- * miniroot that none of them names, with the temporary files a crashed publish left. It holds
+ * miniroot and profile that none of them names, with the temporary files a crashed publish left. It holds
  * the tree's lock (publish holds it too), so it never removes what a publish is adding. Every
  * kept manifest and index is checked against its sha256 before what it names is trusted: a
  * tree that does not check out is refused, and nothing is removed.
@@ -17,11 +17,14 @@ import { existsSync, lstatSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import { OperationError } from '../../errors.js';
 import { writeFileReplacing } from '../../files/replace.js';
+import { indexBlockNames } from './index-file.js';
 import { MANIFEST_NAME, parseManifest, type RootManifest } from './manifest.js';
 
 export const VERSIONS_DIR = 'versions';
 export const HISTORY = 'history';
 export const DEFAULT_KEEP = 2;
+/** The folders of DIR that hold files named by their sha256 (besides blocks/). */
+export const CONTENT_KINDS = ['index', 'kernel', 'miniroot', 'profile'] as const;
 const SHA = /^[0-9a-f]{64}$/;
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -59,22 +62,6 @@ export async function recordVersion(out: string, manifestText: string, signal?: 
   return sha;
 }
 
-/** The block files an index names ("HH/HASH[.zst]"), from an index already checked by sha256. */
-export function indexBlockNames(index: Buffer, where: string): string[] {
-  if (index.length < 32 || index.subarray(0, 8).toString('latin1') !== 'IBINDEX1') throw new OperationError(`${where}: is not a block index`);
-  const count = index.readUInt32LE(12);
-  if (index.length !== 32 + 40 * count) throw new OperationError(`${where}: is ${index.length} bytes, not the ${32 + 40 * count} its ${count} blocks take`);
-  const names: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const rec = 32 + 40 * i;
-    const hex = index.subarray(rec, rec + 32).toString('hex');
-    const codec = index[rec + 36];
-    if (codec !== 0 && codec !== 1) throw new OperationError(`${where}: block ${i} has codec ${codec}, not 0 (raw) or 1 (zstd)`);
-    names.push(`${hex.slice(0, 2)}/${hex}${codec === 1 ? '.zst' : ''}`);
-  }
-  return names;
-}
-
 /** A kept manifest and everything it names, checked. */
 function namedBy(out: string, text: string, where: string): Set<string> {
   let m: RootManifest;
@@ -83,7 +70,7 @@ function namedBy(out: string, text: string, where: string): Set<string> {
   } catch (err) {
     throw new OperationError(`${where}: ${(err as Error).message}; nothing was removed`, { cause: err });
   }
-  const files = new Set<string>([m.kernel.path, m.miniroot.path, m.index.path]);
+  const files = new Set<string>([m.kernel.path, m.miniroot.path, m.index.path, ...(m.profile ? [m.profile.path] : [])]);
   const indexFile = join(out, m.index.path);
   let index: Buffer;
   try {
@@ -142,7 +129,7 @@ export async function prune(out: string, keep: number, signal?: AbortSignal): Pr
     if (!/^[0-9a-f]{2}$/.test(shard)) continue;
     for (const f of list(`blocks/${shard}`)) if (!used.has(`blocks/${shard}/${f}`)) remove(`blocks/${shard}/${f}`);
   }
-  for (const kind of ['index', 'kernel', 'miniroot']) {
+  for (const kind of CONTENT_KINDS) {
     for (const f of list(kind)) if ((SHA.test(f) || f.startsWith('.')) && !used.has(`${kind}/${f}`)) remove(`${kind}/${f}`);
   }
   for (const f of list(VERSIONS_DIR)) {

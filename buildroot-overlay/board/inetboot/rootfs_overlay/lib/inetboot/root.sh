@@ -8,8 +8,9 @@
 #                 manifest's sha256 and size (fetch_sources: mirrors, cache disk, resumes)
 #              -> kexec the root's own kernel with the miniroot, and appended to it a small
 #                 newc archive of etc/inetboot/root/* (what the miniroot's init reads,
-#                 miniroot/init): the sources, the index's sha256 and size, and this preboot's
-#                 network (MAC, address, gateway, DNS, proxy) for the miniroot to take over,
+#                 miniroot/init): the sources, the index's (and boot profile's) sha256 and
+#                 size, and this preboot's network (MAC, address, gateway, DNS, proxy) for
+#                 the miniroot to take over,
 #                 ib.cache=off|readonly when typed, plus the CA bundle when a source is
 #                 https://.
 #
@@ -107,39 +108,43 @@ root_manifest() {
 		print "manifest " key " " v
 		return v + 0
 	}
-	function file(key, last,   re, v, n, f) {
+	# max: the most bytes the file may have (0: only the 12 digits of any size).
+	function file(key, last, max,   re, v, n, f) {
 		re = "^  \"" key "\": [{]\"path\": \"" key "/[0-9a-f]{64}\", \"sha256\": \"[0-9a-f]{64}\", \"size\": [1-9][0-9]*[}]" (last ? "" : ",") "$"
 		if ($0 !~ re) bad("is not \"" key "\": {\"path\": \"" key "/SHA256\", \"sha256\": \"SHA256\", \"size\": BYTES}");
 		v = $0; gsub(/[{}",:]/, " ", v)
 		n = split(v, f, " ")
 		# f: key path P sha256 S size N
 		if (n != 7 || f[3] != key "/" f[5]) bad("the path of \"" key "\" is not " key "/ and its own sha256");
-		if (length(f[7]) > 12 || f[7] + 0 > maxfile) bad("\"" key "\" is " f[7] " bytes, more than the preboot can hold (" maxfile ")");
+		if (length(f[7]) > 12) bad("\"" key "\" is more than 12 digits of bytes");
+		if (max && f[7] + 0 > max) bad("\"" key "\" is " f[7] " bytes, more than the preboot can hold (" max ")");
 		print key " path " f[3]
 		print key " sha256 " f[5]
 		print key " size " f[7]
 		return f[7] + 0
 	}
 	NR == 1 { if ($0 != "{") bad("is not \"{\": the manifest does not have the layout inetboot publish writes"); next }
-	NR == 2 { if ($0 != "  \"format\": \"inetboot-root-1\",") bad("the format is not \"inetboot-root-1\" (made by another inetboot version?)"); next }
+	NR == 2 { if ($0 != "  \"format\": \"inetboot-root-2\",") bad("the format is not \"inetboot-root-2\" (made by another inetboot version?)"); next }
 	NR == 3 { image = number("image_bytes", 70368744177664); next }
-	NR == 4 { bs = number("block_size", 4194304); next }
+	NR == 4 { bs = number("block_size", 1048576); next }
 	NR == 5 { blocks = number("blocks", 16777216); next }
-	NR == 6 { file("kernel", 0); next }
-	NR == 7 { file("miniroot", 0); next }
-	NR == 8 { isize = file("index", 1); next }
-	NR == 9 { if ($0 != "}") bad("is not \"}\""); next }
+	NR == 6 { file("kernel", 0, maxfile); next }
+	NR == 7 { file("miniroot", 0, maxfile); next }
+	NR == 8 { isize = file("index", 0, 0); next }
+	NR == 9 { if ($0 != "  \"profile\": null") psize = file("profile", 1, 0); next }
+	NR == 10 { if ($0 != "}") bad("is not \"}\""); next }
 	{ bad("is one line too many") }
 	END {
 		if (failed) exit 1
-		if (NR != 9) { print "ERROR: the root manifest ends early: it has " NR " lines, not 9" > "/dev/stderr"; exit 1 }
-		if (isize != 32 + 40 * blocks) { print "ERROR: the root manifest: the index size does not match the block count" > "/dev/stderr"; exit 1 }
-		if (int((image + bs - 1) / bs) != blocks) { print "ERROR: the root manifest: the block count does not match the image size" > "/dev/stderr"; exit 1 }
+		if (NR != 10) { print "ERROR: the root manifest ends early: it has " NR " lines, not 10" > "/dev/stderr"; exit 1 }
+		if (isize != 32 + 48 * blocks) { print "ERROR: the root manifest: the index size does not match the block count" > "/dev/stderr"; exit 1 }
+		if (blocks > image || image > blocks * 4194304) { print "ERROR: the root manifest: the block count does not match the image size" > "/dev/stderr"; exit 1 }
+		if (psize && (psize < 20 || psize > 16 + 4 * blocks || (psize - 16) % 4 != 0)) { print "ERROR: the root manifest: the profile size is not 16 bytes and 4 for each of 1 to \"blocks\" blocks" > "/dev/stderr"; exit 1 }
 	}' "$1" >"$2" 2>"$2.err"
 	size=$?
 	[ -s "$2.err" ] && while IFS= read -r f; do say "$f"; done <"$2.err"
 	[ "$size" = 0 ] || return 1
-	say "root: $(root_field manifest image_bytes) bytes in $(root_field manifest blocks) blocks of $(root_field manifest block_size)"
+	say "root: $(root_field manifest image_bytes) bytes in $(root_field manifest blocks) blocks of $(root_field manifest block_size) on average$([ -n "$(root_field profile size)" ] && printf ', with a boot profile')"
 }
 
 # root_field KEY FIELD: one value root_manifest wrote.
@@ -192,6 +197,10 @@ root_initrd() {
 	cp "$1" "$data/sources"
 	root_field index sha256 >"$data/index_sha256"
 	root_field index size >"$data/index_size"
+	if [ -n "$(root_field profile sha256)" ]; then
+		root_field profile sha256 >"$data/profile_sha256"
+		root_field profile size >"$data/profile_size"
+	fi
 	iface=
 	[ -r "$IB_RUN/net/interface" ] && read -r iface <"$IB_RUN/net/interface"
 	mac=
