@@ -264,11 +264,20 @@ void ib_store_ready(struct ib_store *s, uint32_t block, uint8_t *data) {
 int ib_store_failed(struct ib_store *s, uint32_t block, int again) {
         pthread_mutex_lock(&s->lock);
         struct ib_slot *slot = &s->slots[block];
-        int first = slot->first_failed == 0;
         if (slot->prefetched) {
+                /* Fetched for the profile: no read has asked for it, and none may (a profile
+                 * names what earlier boots read). Left as if never asked for: a read that needs
+                 * it fetches it then, and says so if it fails; nothing is retried for it in the
+                 * background. A reader waiting for it meanwhile asks for it itself. */
                 slot->prefetched = 0;
                 s->prefetch_bytes -= ib_block_length(&s->idx, block);
+                slot->state = IB_ABSENT;
+                s->stats.prefetch_failed++;
+                pthread_cond_broadcast(&s->done);
+                pthread_mutex_unlock(&s->lock);
+                return 0;
         }
+        int first = slot->first_failed == 0;
         slot->state = IB_FAILED;
         slot->failed_at = time(NULL);
         if (first)
@@ -332,9 +341,9 @@ int ib_store_stats(struct ib_store *s, char *buf, size_t len) {
                         "image_bytes %llu\nblock_size %u\nblocks %u\n"
                         "reads %llu\nread_bytes %llu\ncache_hits %llu\ncache_misses %llu\ncached_bytes %zu\nreadahead %llu\n"
                         "transfers %llu\ntransfer_failures %llu\nbytes_received %llu\nblocks_fetched %llu\nverify_failures %llu\nblocks_failed %llu\nretries %llu\n"
-                        "blocks_read %u\nprofile_blocks %u\nprefetched %llu\nprefetch_hits %llu\nprefetch_wasted %llu\n",
+                        "blocks_read %u\nprofile_blocks %u\nprefetched %llu\nprefetch_hits %llu\nprefetch_wasted %llu\nprefetch_failed %llu\n",
                         (unsigned long long)s->idx.image_size, s->idx.block_size, s->idx.block_count,
                         t.reads, t.read_bytes, t.cache_hits, t.cache_misses, cached, t.readahead,
                         t.transfers, t.transfer_failures, t.bytes_received, t.blocks_fetched, t.verify_failures, t.blocks_failed, t.retries,
-                        nrecorded, nprefetch, t.prefetched, t.prefetch_hits, t.prefetch_wasted);
+                        nrecorded, nprefetch, t.prefetched, t.prefetch_hits, t.prefetch_wasted, t.prefetch_failed);
 }

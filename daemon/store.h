@@ -41,7 +41,7 @@ struct ib_slot {
 struct ib_stats {
         unsigned long long reads, read_bytes, cache_hits, cache_misses, readahead;
         unsigned long long transfers, transfer_failures, bytes_received, blocks_fetched, verify_failures, blocks_failed, retries;
-        unsigned long long prefetched, prefetch_hits, prefetch_wasted;
+        unsigned long long prefetched, prefetch_hits, prefetch_wasted, prefetch_failed;
 };
 
 struct ib_store {
@@ -89,7 +89,8 @@ long ib_store_next(struct ib_store *s, int prefetch);
 /* Hands back a verified block (data of ib_block_length bytes, malloc'ed; the store owns it). */
 void ib_store_ready(struct ib_store *s, uint32_t block, uint8_t *data);
 /* again: fetch it again in the background (it was unreachable; not when sources sent wrong
- * bytes for it). Returns 1 when this is its first failure since it was last fetched. */
+ * bytes for it). Returns 1 when this is its first failure since it was last fetched (to be said
+ * on the console); 0 for a block fetched for the profile, which is left absent instead. */
 int ib_store_failed(struct ib_store *s, uint32_t block, int again);
 /* Queues again the blocks that failed IB_RETRY_AFTER_S or more ago, for IB_RETRY_FOR_S after
  * their first failure (the fetcher calls it about once a second). */

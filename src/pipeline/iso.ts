@@ -8,6 +8,7 @@ import { run } from '../exec/run.js';
 import { needs } from '../exec/tools.js';
 import { replaceFile } from '../files/replace.js';
 import type { Logger } from '../log.js';
+import { cachePartitionXorrisoArgs, findCachePartition, type CachePartition } from './cache-partition.js';
 
 export const ISO_TOOLS = needs('grub-mkrescue', 'xorriso', 'mformat', 'mcopy', '/usr/lib/grub/i386-pc/modinfo.sh', '/usr/lib/grub/x86_64-efi/modinfo.sh');
 
@@ -41,12 +42,23 @@ export const GRUB_MODULES = [
  * Writes the ISO through replaceFile() (a temporary name beside `output`, renamed when
  * complete), so a failed or interrupted build leaves the old ISO (or nothing), never half an
  * ISO. Every temporary file of grub-mkrescue and xorriso goes below workDir/tmp (TMPDIR).
+ * With `cachePartition` (a FAT image) the output is a USB stick image: the ISO, then that
+ * image as a partition (cache-partition.ts), found in the written GPT before the rename.
  */
-export async function makeIso(opts: { root: string; output: string; workDir: string; logger?: Logger; logFile?: string; signal?: AbortSignal }): Promise<{ bytes: number }> {
+export async function makeIso(opts: {
+  root: string;
+  output: string;
+  workDir: string;
+  cachePartition?: string;
+  logger?: Logger;
+  logFile?: string;
+  signal?: AbortSignal;
+}): Promise<{ bytes: number; cachePartition?: CachePartition }> {
   const tmpDir = join(opts.workDir, 'tmp');
   mkdirSync(tmpDir, { recursive: true });
   const wrapper = join(opts.workDir, 'xorriso-wrapper');
   writeFileSync(wrapper, XORRISO_WRAPPER, { mode: 0o755 });
+  let cachePartition: CachePartition | undefined;
   await replaceFile(
     opts.output,
     async (tmp) => {
@@ -62,13 +74,15 @@ export async function makeIso(opts: { root: string; output: string; workDir: str
           opts.root,
           '--',
           '-volid', VOLUME_ID,
+          ...(opts.cachePartition ? cachePartitionXorrisoArgs(opts.cachePartition) : []),
         ],
         { logger: opts.logger, logFile: opts.logFile, env: { TMPDIR: tmpDir }, signal: opts.signal },
       );
+      if (opts.cachePartition) cachePartition = findCachePartition(tmp, opts.cachePartition);
     },
     { signal: opts.signal },
   );
-  return { bytes: statSync(opts.output).size };
+  return { bytes: statSync(opts.output).size, cachePartition };
 }
 
 /**

@@ -49,8 +49,13 @@ export function qemuNeeds(uefi?: boolean): ToolNeed[] {
 }
 
 export interface BootOptions {
-  /** The ISO to boot from (as a CD). Either this or `direct`. */
+  /** The ISO to boot from (as a CD). One of this, `usbStick` and `direct`. */
   iso?: string;
+  /** A disk image to boot from as a USB stick (usb-storage on xHCI, first in the boot order):
+   * the image of build-iso --cache-partition, or an ISO written to a stick with dd. */
+  usbStick?: string;
+  /** QEMU's -snapshot: the guest's writes go to a temporary file, every image stays as it was. */
+  snapshot?: boolean;
   /** Boot a kernel directly (QEMU's -kernel/-initrd/-append), as GRUB would: the tests use it
    * to start the preboot with a chosen `ib.entry=` without going through the menu. */
   direct?: DirectBoot;
@@ -240,7 +245,29 @@ export interface DirectBoot {
 
 export const DEFAULT_NETWORK = ['-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0'];
 
-export function qemuArgs(opts: { iso?: string; direct?: DirectBoot; memoryMiB: number; uefiVars?: string; network?: string[]; extraArgs?: string[]; isoBootIndex?: number }): string[] {
+/**
+ * A disk image as a USB stick: usb-storage on an xHCI controller of its own (SeaBIOS and OVMF
+ * both boot from it); `bootIndex` puts it in the firmware's boot order.
+ */
+export function usbStickArgs(path: string, id = 'stick', bootIndex?: number): string[] {
+  return [
+    '-device', `qemu-xhci,id=xhci-${id}`,
+    '-drive', `if=none,id=${id},format=raw,file=${qemuOptValue(path)}`,
+    '-device', `usb-storage,bus=xhci-${id}.0,drive=${id}${bootIndex === undefined ? '' : `,bootindex=${bootIndex}`}`,
+  ];
+}
+
+export function qemuArgs(opts: {
+  iso?: string;
+  usbStick?: string;
+  snapshot?: boolean;
+  direct?: DirectBoot;
+  memoryMiB: number;
+  uefiVars?: string;
+  network?: string[];
+  extraArgs?: string[];
+  isoBootIndex?: number;
+}): string[] {
   const args = [
     '-machine', 'q35,accel=tcg',
     '-m', String(opts.memoryMiB),
@@ -264,11 +291,13 @@ export function qemuArgs(opts: { iso?: string; direct?: DirectBoot; memoryMiB: n
   } else if (opts.iso) {
     args.push('-drive', `file=${qemuOptValue(opts.iso)},format=raw,media=cdrom,readonly=on,if=ide,index=0`, '-boot', 'd');
   }
+  if (opts.usbStick) args.push(...usbStickArgs(opts.usbStick, 'inetboot-stick', 0));
   if (opts.direct) {
     args.push('-kernel', opts.direct.kernel, '-append', opts.direct.append);
     if (opts.direct.initrd) args.push('-initrd', opts.direct.initrd);
   }
-  if (!opts.iso && !opts.direct) throw new Error('internal: qemuArgs needs an ISO or a kernel to boot');
+  if (opts.snapshot) args.push('-snapshot');
+  if (!opts.iso && !opts.usbStick && !opts.direct) throw new Error('internal: qemuArgs needs an ISO, a USB stick or a kernel to boot');
   args.push(...(opts.network ?? DEFAULT_NETWORK), ...(opts.extraArgs ?? []));
   return args;
 }
@@ -276,7 +305,7 @@ export function qemuArgs(opts: { iso?: string; direct?: DirectBoot; memoryMiB: n
 const STDERR_KEEP = 64 * 1024;
 
 /**
- * Boots `iso` and resolves when `expect` appears on the serial console (ok), a `failOn` text
+ * Boots the ISO (or USB stick, or kernel) and resolves when `expect` appears on the serial console (ok), a `failOn` text
  * appears, the timeout passes, or QEMU exits. QEMU is ended on every path before this settles.
  * Throws MissingToolError when QEMU or OVMF is missing, and the signal's reason when aborted.
  */
@@ -298,6 +327,8 @@ export async function bootAndWatch(opts: BootOptions): Promise<BootResult> {
 
   const args = qemuArgs({
     iso: opts.iso,
+    usbStick: opts.usbStick,
+    snapshot: opts.snapshot,
     direct: opts.direct,
     memoryMiB: opts.memoryMiB ?? DEFAULT_MEMORY_MIB,
     uefiVars,

@@ -7,13 +7,16 @@
  * first did; the third, with the server stopped, still reaches login:. Then a block file torn
  * as by a power cut, on a FAT left dirty: the boot goes on, the daemon removes and fetches the
  * block again, and the stick holds it whole afterwards. The scenarios run in order and share
- * the stick; the last boots it on UEFI. Console logs under test-output/root-cache/.
+ * the stick; the last boots it on UEFI. Then the one stick of build-iso --cache-partition, booted
+ * alone: its cache partition holds the blocks. Console logs under test-output/root-cache/.
  */
 import { closeSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec/run.js';
 import { indexBlockNames } from '../../src/pipeline/publish/index-file.js';
+import { cachedFile, cachePartitionOf, fatAt } from '../helpers/cache-stick.js';
+import { bin } from '../helpers/cli.js';
 import { startNginx } from '../helpers/nginx.js';
 import { bootRootIso, expectBooted, rootMedium, SETTLE, type RootBoot, type RootMedium } from '../helpers/root-medium.js';
 import { scaled } from '../helpers/timeouts.js';
@@ -118,5 +121,24 @@ describe('the block cache on a USB stick (MBR, FAT32, xHCI)', () => {
     expect(r.log).toMatch(/inetboot: cache: blocks are kept on \/dev\/sda1 \(vfat\)/);
     expect(r.stats.disk_hits).toBeGreaterThan(50);
     expect(r.served.bytes).toBeLessThanOrEqual(first.served.bytes * 0.01);
+  }, scaled(800_000));
+});
+
+describe('one stick that boots and caches (build-iso --cache-partition)', () => {
+  it('the stick alone boots the root, and the block daemon keeps its blocks on the cache partition', async () => {
+    const image = join(m.dir, 'boot-stick.img');
+    const built = await bin(['build-iso', '-c', join(m.dir, 'inetboot.yaml'), '--cache-partition', '256M', '-o', image]);
+    expect(built.code, built.stderr).toBe(0);
+    const part = await cachePartitionOf(image, 256 * 1024 * 1024);
+    const b = await bootRootIso(m, 'boot-stick', { usbStick: image, then: SETTLE });
+    expectBooted(b);
+    const dev = `/dev/sda${part.number}`;
+    expect(b.log).toContain(`inetboot: cache: using inetboot-cache/ on ${dev} (vfat)`);
+    expect(b.log).toContain(`inetboot: cache: blocks are kept on ${dev} (vfat)`);
+    // Every block served is on the partition, and so are the preboot's files.
+    const fetched = [...new Set(b.served.paths.filter((p) => p.startsWith('/blocks/')).map((p) => p.slice('/blocks/'.length)))].sort();
+    expect(fetched.length).toBeGreaterThan(50);
+    expect(await stickBlocks(image, fatAt(image, part.offset))).toEqual(fetched);
+    expect((await cachedFile(image, part.offset, m.manifest.miniroot.sha256))?.length).toBe(m.manifest.miniroot.size);
   }, scaled(800_000));
 });

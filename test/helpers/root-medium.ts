@@ -91,20 +91,21 @@ export interface RootBoot {
 }
 
 /**
- * Boots the medium's ISO to login:, logs in, prints the mounts and the daemon's counters, runs
+ * Boots the medium's ISO (or opts.usbStick) to login:, logs in, prints the mounts and the daemon's counters, runs
  * `then` (shell commands), and ends when `ROOT-CHECK-42` appears, or `expect` if given.
  */
 export async function bootRootIso(
   m: RootMedium,
   name: string,
-  opts: { uefi?: boolean; memoryMiB?: number; extraArgs?: string[]; then?: string; expect?: string } = {},
+  opts: { uefi?: boolean; memoryMiB?: number; extraArgs?: string[]; then?: string; expect?: string; usbStick?: string } = {},
 ): Promise<RootBoot> {
   writeFileSync(m.nginx.accessLog, '');
   const logFile = join(m.dir, `${name}.console.log`);
   let loginS: number | undefined;
   const t0 = Date.now();
   const r = await bootAndWatch({
-    iso: m.iso,
+    // The medium's ISO as a CD, or a stick image (build-iso --cache-partition) as the only disk.
+    ...(opts.usbStick ? { usbStick: opts.usbStick } : { iso: m.iso }),
     uefi: opts.uefi,
     memoryMiB: opts.memoryMiB,
     expect: opts.expect ?? `${ROOT_CHECK}-42`,

@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { run } from '../../src/exec/run.js';
-import { qemuOptValue } from '../../src/qemu/boot.js';
+import { usbStickArgs } from '../../src/qemu/boot.js';
 
 const SECTOR = 512;
 const START = 2048; // the partition's first sector: 1 MiB, as partitioning tools align
@@ -45,12 +45,8 @@ export async function makeUsbStick(path: string, mib = 256): Promise<string> {
 /** The stick's file system, as mtools names it. */
 export const stickFs = (path: string) => `${path}@@${START * SECTOR}`;
 
-/** QEMU arguments: the stick as USB storage on an xHCI controller. */
-export const usbStickArgs = (path: string, id = 'stick') => [
-  '-device', `qemu-xhci,id=xhci-${id}`,
-  '-drive', `if=none,id=${id},format=raw,file=${qemuOptValue(path)}`,
-  '-device', `usb-storage,bus=xhci-${id}.0,drive=${id}`,
-];
+/** QEMU arguments: the stick as USB storage on an xHCI controller (src/qemu/boot.ts). */
+export { usbStickArgs };
 
 /** A file of the stick's inetboot-cache/ (mtools), or undefined when it is not there. */
 export async function stickFile(path: string, name: string): Promise<Buffer | undefined> {
@@ -58,9 +54,10 @@ export async function stickFile(path: string, name: string): Promise<Buffer | un
   return r.exitCode === 0 ? r.stdoutBuffer : undefined;
 }
 
-/** Every file under the stick's inetboot-cache/blocks/, as "HH/NAME". */
-export async function stickBlocks(path: string): Promise<string[]> {
-  const r = await run('mdir', ['-/', '-b', '-i', stickFs(path), '::/inetboot-cache/blocks'], { okExitCodes: [0, 1] });
+/** Every file under the stick's inetboot-cache/blocks/, as "HH/NAME"; `fs`: another FAT of the
+ * image, as mtools names it (IMAGE@@OFFSET). */
+export async function stickBlocks(path: string, fs = stickFs(path)): Promise<string[]> {
+  const r = await run('mdir', ['-/', '-b', '-i', fs, '::/inetboot-cache/blocks'], { okExitCodes: [0, 1] });
   if (r.exitCode !== 0) return [];
   return r.stdout
     .split('\n')

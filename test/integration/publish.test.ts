@@ -451,6 +451,26 @@ describe.skipIf(!ROOT_USER)('the block daemon serving the tree (FUSE and loop mo
       expect(wrong.stats().prefetched).toBe(0);
     } finally {
       await wrong.stop();
+    }
+    // A block of the profile the server has lost: fetching it ahead fails quietly; the read
+    // that needs it fails as any read does, naming it.
+    const lost = indexBlockNames(readFileSync(join(withProfile, m.index.path)), m.index.path)[numbers[0]!]!;
+    const lostFile = join(withProfile, 'blocks', lost);
+    const saved = readFileSync(lostFile);
+    rmSync(lostFile);
+    const missing = await startBlockd(daemon, ['--source', srv.url(''), '--index-sha256', m.index.sha256, '--index-size', String(m.index.size), '--profile-sha256', m.profile!.sha256, '--profile-size', String(m.profile!.size)]);
+    try {
+      const deadline = Date.now() + scaled(20_000);
+      while ((missing.stats().prefetched ?? 0) < lines.length || (missing.stats().prefetch_failed ?? 0) < 1) {
+        if (Date.now() > deadline) throw new Error(`not fetched ahead: ${JSON.stringify(missing.stats())}\n${missing.log()}`);
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      expect(missing.log()).not.toContain('refused or unreachable');
+      expect((await ddBlock(missing.image, indexFile, numbers[0]!)).exitCode).not.toBe(0);
+      expect(missing.log()).toContain(`block ${numbers[0]} (${lost.slice(3, 67)}) refused or unreachable on every source`);
+    } finally {
+      await missing.stop();
+      writeFileSync(lostFile, saved);
       await srv.stop();
     }
   }, scaled(300_000));
