@@ -16,8 +16,9 @@
  * each served by nginx directly (0 ms), and by the repo's fault server adding 50 ms to every
  * request (test/helpers/fault-server.ts, delay/50/). Bytes are what the requests named (the
  * files' sizes), requests what the server was asked; seconds from QEMU's start to `login:`.
- * Not a test: it asserts nothing about speed; it prints the table and writes
- * test-output/bench/root-cache.{json,txt}.
+ * Every boot runs INETBOOT_BENCH_ROUNDS times (default 3), the ways interleaved within a round;
+ * the table shows medians (each round's figures are in the JSON). Not a test: it asserts
+ * nothing about speed; it prints the table and writes test-output/bench/root-cache.{json,txt}.
  */
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,6 +38,8 @@ const OUT = outputDir('bench');
 const SIZES = ['64K', '256K', '1M'];
 const LATENCIES = [0, 50];
 const MARK = 'BENCH-DONE';
+/** Rounds of every boot; the table shows medians (INETBOOT_BENCH_ROUNDS, default 3). */
+const ROUNDS = Number(process.env.INETBOOT_BENCH_ROUNDS ?? 3);
 
 interface Run {
   seconds: number;
@@ -122,29 +125,43 @@ it('first, profiled and second boot with a cache stick, at 0 and 50 ms per reque
         return boot;
       };
       const boots = new Map(LATENCIES.map((latency) => [latency, bootsAt(latency)]));
-      // First boots, each recording its profile: the profile published is theirs together
-      // (README, "Boot profiles": the blocks of the last boots, each once).
-      const firsts = new Map<number, Run>();
+      const runs = new Map(LATENCIES.flatMap((latency) => WAYS.map((w) => [`${latency} ${w}`, [] as Run[]])));
+      const keep = (latency: number, way: Way, r: Run & { log?: string }) => runs.get(`${latency} ${way}`)!.push({ seconds: r.seconds, bytes: r.bytes, requests: r.requests });
+      // Round 1's first boots record the profile: the one published is theirs together (README,
+      // "Boot profiles": the blocks of the last boots, each once).
       const recorded: string[] = [];
       for (const latency of LATENCIES) {
-        const first = await boots.get(latency)!('first', manifest, { stick: await makeUsbStick(join(OUT, 'cache-stick.img'), 512), record: true });
+        const first = await boots.get(latency)!('first-1', manifest, { stick: await makeUsbStick(join(OUT, 'cache-stick.img'), 512), record: true });
         const file = join(OUT, `cache-${size}-${latency}.profile`);
         writeFileSync(file, profileFromConsole(first.log));
         recorded.push('--profile', file);
-        firsts.set(latency, first);
+        keep(latency, 'first', first);
       }
       const again = await bin(['publish', root, '--out', www, '--block-size', size, ...recorded, '--json']);
       if (again.code !== 0) throw new Error(again.stderr);
       const profiled = parseManifest(readFileSync(join(www, 'root.json'), 'utf8'));
       if (profiled.index.sha256 !== manifest.index.sha256 || !profiled.profile) throw new Error('the republished root is not the same image with a profile');
+      // Rounds, the ways interleaved: a machine that slows down for a while slows every way.
+      for (let round = 1; round <= ROUNDS; round++) {
+        for (const latency of LATENCIES) {
+          const boot = boots.get(latency)!;
+          if (round > 1) keep(latency, 'first', await boot(`first-${round}`, manifest, { stick: await makeUsbStick(join(OUT, 'cache-stick.img'), 512) }));
+          const stick = await makeUsbStick(join(OUT, 'cache-stick.img'), 512);
+          keep(latency, 'profiled', await boot(`profiled-${round}`, profiled, { stick }));
+          keep(latency, 'second', await boot(`second-${round}`, profiled, { stick }));
+          keep(latency, 'download', await boot(`download-${round}`, manifest, { toram: true }));
+        }
+      }
       for (const latency of LATENCIES) {
-        const boot = boots.get(latency)!;
-        const stick = await makeUsbStick(join(OUT, 'cache-stick.img'), 512);
-        const withProfile = await boot('profiled', profiled, { stick });
-        const second = await boot('second', profiled, { stick });
-        const download = await boot('download', manifest, { toram: true });
-        const row = { size, latency, image_bytes: manifest.image_bytes, profile_blocks: (profiled.profile.size - 16) / 4, first: firsts.get(latency)!, profiled: withProfile, second, download };
-        for (const w of WAYS) delete (row[w] as Partial<{ log: string }>).log;
+        const median = (way: Way): Run & { rounds: Run[] } => {
+          const all = runs.get(`${latency} ${way}`)!;
+          const mid = (f: (r: Run) => number) => {
+            const v = all.map(f).sort((a, b) => a - b);
+            return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+          };
+          return { seconds: mid((r) => r.seconds), bytes: mid((r) => r.bytes), requests: mid((r) => r.requests), rounds: all };
+        };
+        const row = { size, latency, image_bytes: manifest.image_bytes, profile_blocks: (profiled.profile.size - 16) / 4, first: median('first'), profiled: median('profiled'), second: median('second'), download: median('download') };
         rows.push(row);
         console.log(`${size} ${latency} ms: ${JSON.stringify(row)}`);
       }
@@ -160,7 +177,7 @@ it('first, profiled and second boot with a cache stick, at 0 and 50 ms per reque
   const run = (r: Run, w: number) => `${r.seconds.toFixed(1).padStart(w)} ${mb(r.bytes).padStart(5)} ${String(r.requests).padStart(4)}`;
   const x = (a: number, b: number, w: number) => `${(a / b).toFixed(2)}x`.padStart(w);
   const lines = [
-    `image: ${rows[0]!.image_bytes} bytes; seconds to login:, MB and requests served`,
+    `image: ${rows[0]!.image_bytes} bytes; seconds to login:, MB and requests served: medians of ${ROUNDS} rounds`,
     'block latency |  first: s    MB  req | profiled: s  MB  req | second: s   MB  req | download: s | second/first MB | first vs 0 ms | profiled vs 0 ms | download/first | download/profiled',
     ...rows.map((r) =>
       [

@@ -13,8 +13,9 @@
 # (many more boots: about half an hour). Needs root (debootstrap, FUSE), as the tests do.
 # `root-cache`: the same root with blocks of 64 KiB, 256 KiB and 1 MiB, each booted with an
 # empty USB cache stick without and with a boot profile, again with the stick filled, and by
-# whole-image download, at 0 and at 50 ms per request (bench/root-cache.bench.ts; 24 boots and
-# 6 publishes, about an hour).
+# whole-image download, at 0 and at 50 ms per request, 3 rounds, medians
+# (bench/root-cache.bench.ts; 72 boots and 6 publishes, about an hour;
+# INETBOOT_BENCH_ROUNDS=1 for a quicker look).
 #
 # The kernel-source backend builds its kernel once (about 5 minutes on 2 cores) and reuses it
 # from ~/.cache/inetboot afterwards. Everything it writes stays in test-output/bench/.

@@ -195,7 +195,7 @@ export function buildProgram(io: Io, signal?: AbortSignal): Command {
       'after',
       '\nServe DIR with any static web server, and boot it from an entry with\n  root: {url: http://SERVER/DIR/root.json, sha256: "<the sha256 printed here>"}\n' +
         'Publishing a new version into the same DIR adds only its changed blocks; then\n  inetboot publish --prune DIR --keep 2\nremoves what neither of the last two versions uses.\n' +
-        'A boot profile makes later boots faster: boot the system once, copy /run/inetboot/blocks/profile\nfrom it, and publish again with --profile FILE (blocks already published are reused).',
+        'A boot profile makes boots faster (its blocks are fetched ahead of the reads): boot the system once,\ncopy /run/inetboot/blocks/profile from it, and publish again with --profile FILE (every block is reused).',
     )
     .action(async (root, opts) => {
       io.stdout(await publishCommand(root, opts, ctx()));
