@@ -52,19 +52,29 @@ export interface FetchResult {
 /**
  * fetch_sources (lib/inetboot/fetch.sh) over URLS in a fresh run directory, as the preboot runs
  * it for an artifact named "blob": with a sha256 and size to check, extra command-line
- * parameters, and the cache allow-list IB_CACHE_DEVICES (empty: no cache).
+ * parameters, and the cache allow-list IB_CACHE_DEVICES (empty: no cache). `names`: several
+ * files fetched one after another in the same run (as kernel and initrd are), each from URLS;
+ * `file` is then the last one's.
  */
-export async function fetchSources(urls: readonly string[], opts: { sha?: string; size?: number; cmdline?: string; cacheDevices?: string; timeoutMs?: number } = {}): Promise<FetchResult> {
+export async function fetchSources(
+  urls: readonly string[],
+  opts: { sha?: string; size?: number; cmdline?: string; cacheDevices?: string; timeoutMs?: number; names?: readonly string[] } = {},
+): Promise<FetchResult> {
+  const names = opts.names ?? ['blob'];
+  for (const n of names) if (!/^[a-z]+$/.test(n)) throw new Error(`not a file name: ${n}`);
   const run = mkdtempSync(join(tmpdir(), 'inetboot-fetch-'));
   writeFileSync(join(run, 'cmdline'), `ib.stall=2 ib.probe=2 ib.retries=0 ${opts.cmdline ?? ''}\n`);
   writeFileSync(join(run, 'list'), urls.map((u) => `${u}\n`).join(''));
-  const r = await prebootSh('IB_RUN=$1 IB_CMDLINE_FILE=$1/cmdline IB_DOWNLOAD_TIMEOUT=60 IB_PROGRESS=1 IB_CACHE_DEVICES=$4\nfetch_sources blob "$IB_RUN/list" "$2" "$3" "$IB_RUN/blob"', {
-    args: [run, opts.sha ?? '', opts.size === undefined ? '' : String(opts.size), opts.cacheDevices ?? ''],
-    timeoutMs: opts.timeoutMs,
-  });
+  const r = await prebootSh(
+    'IB_RUN=$1 IB_CMDLINE_FILE=$1/cmdline IB_DOWNLOAD_TIMEOUT=60 IB_PROGRESS=1 IB_CACHE_DEVICES=$4\nfor n in $5; do fetch_sources "$n" "$IB_RUN/list" "$2" "$3" "$IB_RUN/$n" || exit 1; done',
+    {
+      args: [run, opts.sha ?? '', opts.size === undefined ? '' : String(opts.size), opts.cacheDevices ?? '', names.join(' ')],
+      timeoutMs: opts.timeoutMs,
+    },
+  );
   let file: Buffer | undefined;
   try {
-    file = readFileSync(join(run, 'blob'));
+    file = readFileSync(join(run, names[names.length - 1]));
   } catch {
     file = undefined;
   }

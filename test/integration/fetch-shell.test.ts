@@ -68,6 +68,30 @@ describe('fetch_sources (BusyBox sh + wget, nginx, fault server)', () => {
     expect(r.out).toMatch(new RegExp(`chosen: answered in \\d+\\.\\d\\d s \\(1 of 2 answered; 127\\.0\\.0\\.1:${faults.port} did not answer within 2 s\\)$`, 'm'));
   });
 
+  it('each server is measured once per boot: the next file reuses what its probe learned', async () => {
+    const before = faults.requests.filter((q) => q.startsWith('GET /hang/')).length;
+    const r = await fetchWith([fault('hang'), good()], { sha: sha256(blob), names: ['kernel', 'initrd'] });
+    expect(r.code, r.out).toBe(0);
+    expect(r.file?.equals(blob)).toBe(true);
+    const chosen = r.out.split('\n').filter((l) => / mirror 127\.0\.0\.1:\d+ chosen: /.test(l));
+    expect(chosen).toEqual([
+      expect.stringMatching(new RegExp(`^inetboot: kernel: mirror 127\\.0\\.0\\.1:${nginx.port} chosen: answered in \\d+\\.\\d\\d s \\(1 of 2 answered; 127\\.0\\.0\\.1:${faults.port} did not answer within 2 s\\)$`)),
+      expect.stringMatching(new RegExp(`^inetboot: initrd: mirror 127\\.0\\.0\\.1:${nginx.port} chosen: answered in \\d+\\.\\d\\d s \\(1 of 2 answered; 127\\.0\\.0\\.1:${faults.port} did not answer within 2 s, as measured earlier this boot\\)$`)),
+    ]);
+    // One probe of the silent server for both files, and no download from it.
+    expect(faults.requests.filter((q) => q.startsWith('GET /hang/')).length - before).toBe(1);
+  });
+
+  it('an HTTP error is about the file, not the server: the next file probes that server again', async () => {
+    const before = faults.requests.filter((q) => q.startsWith('GET /status/404/')).length;
+    const r = await fetchWith([fault('status', 404), good()], { sha: sha256(blob), names: ['kernel', 'initrd'] });
+    expect(r.code, r.out).toBe(0);
+    const chosen = r.out.split('\n').filter((l) => / chosen: /.test(l));
+    expect(chosen).toHaveLength(2);
+    for (const l of chosen) expect(l).toMatch(new RegExp(`\\(1 of 2 answered; 127\\.0\\.0\\.1:${faults.port}: HTTP 404 Not Found\\)$`));
+    expect(faults.requests.filter((q) => q.startsWith('GET /status/404/')).length - before).toBe(2);
+  });
+
   it('HTTP 404, 500, stall, truncation with and without Content-Length, wrong bytes: each named, the good one used', async () => {
     const bad = [fault('status', 404), fault('status', 500), fault('stall', 65536), fault('truncate-cl', 65536), fault('truncate-nocl', 65536), fault('wrong', 100)];
     const r = await fetchWith([...bad, good()], { sha: sha256(blob), cmdline: 'ib.mirrors=listed' });

@@ -8,6 +8,12 @@
 # Every probe runs at once in the background, in its own session (setsid) so that a probe
 # still waiting at the deadline is killed with its wget (`kill -KILL -PGID`): killing only
 # the `sh -c` that runs ib_wget would leave wget behind, holding the connection.
+#
+# Each server is measured once per boot: what a probe learned about a server (its answer time,
+# or that it refused, did not answer or has no address) is kept in $IB_RUN/probes by origin
+# (scheme://host[:port]) and reused for the next file from that server, so a silent mirror costs
+# ib.probe seconds once, not once per file. An HTTP error is about the file, not the server:
+# it is not kept, and the next file's probe asks again.
 
 # Centiseconds since boot (/proc/uptime has 1/100 s resolution; `date +%s` only whole seconds).
 ib_uptime_cs() {
@@ -56,12 +62,29 @@ wget_cause() {
 	}' "$1"
 }
 
+# url_origin URL: scheme://host[:port] of URL (url_host, http.sh: without a user:password@),
+# the key under which a server's probe is kept for the boot.
+url_origin() {
+	printf '%s://%s\n' "${1%%://*}" "$(url_host "$1")"
+}
+
+# mirror_known ORIGINFILE RESULT: keeps RESULT for the origin named in ORIGINFILE for the rest of
+# the boot ($IB_RUN/probes, ORIGIN TAB RESULT): "ok CENTISECONDS", or "failed" followed by the
+# cause as the console line puts it after the label (": connection refused",
+# " did not answer within 3 s"). The first result for an origin is kept.
+mirror_known() {
+	local o
+	read -r o <"$1"
+	awk -F '\t' -v o="$o" '$1 == o { f = 1 } END { exit f ? 0 : 1 }' "$IB_RUN/probes" ||
+		printf '%s\t%s\n' "$o" "$2" >>"$IB_RUN/probes"
+}
+
 # mirror_order NAME LIST OUT: writes LIST's URLs to OUT, best first, and says on the console
 # which source was chosen and why. Sources that did not answer, or answered with an error,
 # follow in the order listed: every source is still tried, the measurement only orders them.
 # ib.mirrors=listed skips the measurement (the order of the config is kept).
 mirror_order() {
-	local _cs _deadline _dir _e _first _i _j _label _left _list _n _name _ok _out _pid _rc _rest _s _url _why
+	local _cs _deadline _dir _e _first _i _j _label _left _list _n _name _new _ok _out _pid _rc _rest _s _url _was _why
 	_name=$1
 	_list=$2
 	_out=$3
@@ -78,12 +101,21 @@ mirror_order() {
 	_dir=$IB_RUN/probe.$_name
 	rm -rf "$_dir"
 	mkdir -p "$_dir"
+	touch "$IB_RUN/probes"
 	mirror_labels "$_list" >"$_dir/labels"
 	_i=0
+	_new=0
 	while IFS= read -r _url; do
 		[ -n "$_url" ] || continue
 		_i=$((_i + 1))
 		printf '%s\n' "$_url" >"$_dir/$_i.url"
+		url_origin "$_url" >"$_dir/$_i.origin"
+		# Measured earlier this boot: "ok CENTISECONDS" or "failed CAUSE", no new probe.
+		if awk -F '\t' -v o="$(cat "$_dir/$_i.origin")" '$1 == o { r = $2 } END { if (r == "") exit 1; print r }' "$IB_RUN/probes" >"$_dir/$_i.known"; then
+			continue
+		fi
+		rm -f "$_dir/$_i.known"
+		_new=$((_new + 1))
 		# Each probe times itself, so a slow fork of the next one does not count against it.
 		IB_CONSOLES=$CONSOLES setsid sh -c '
 			read -r s _ </proc/uptime
@@ -97,10 +129,10 @@ mirror_order() {
 		echo "$!" >"$_dir/$_i.pid"
 	done <"$_list"
 	_deadline=$(($(ib_uptime_cs) + IB_PROBE * 100))
-	while :; do
+	while [ "$_new" -gt 0 ]; do
 		_left=0
 		for _j in $(seq 1 "$_i"); do
-			[ -e "$_dir/$_j.done" ] || _left=$((_left + 1))
+			[ -e "$_dir/$_j.known" ] || [ -e "$_dir/$_j.done" ] || _left=$((_left + 1))
 		done
 		[ "$_left" -eq 0 ] && break
 		[ "$(ib_uptime_cs)" -ge "$_deadline" ] && break
@@ -110,22 +142,39 @@ mirror_order() {
 	: >"$_dir/failed"
 	_ok=0
 	for _j in $(seq 1 "$_i"); do
-		read -r _pid <"$_dir/$_j.pid"
 		_label=$(sed -n "${_j}p" "$_dir/labels")
+		if [ -e "$_dir/$_j.known" ]; then
+			read -r _rc _rest <"$_dir/$_j.known"
+			if [ "$_rc" = ok ]; then
+				echo "$_rest $_j" >>"$_dir/answered"
+				_ok=$((_ok + 1))
+			else
+				echo "$_j $_label$(cut -c7- "$_dir/$_j.known")" >>"$_dir/failed"
+			fi
+			continue
+		fi
+		read -r _pid <"$_dir/$_j.pid"
 		if [ -e "$_dir/$_j.done" ]; then
 			wait "$_pid" 2>/dev/null
 			read -r _rc _s _e <"$_dir/$_j.done"
 			if [ "$_rc" = 0 ]; then
 				_cs=$(awk -v s="$_s" -v e="$_e" 'BEGIN { printf "%d", (e - s) * 100 + 0.5 }')
 				echo "$_cs $_j" >>"$_dir/answered"
+				mirror_known "$_dir/$_j.origin" "ok $_cs"
 				_ok=$((_ok + 1))
 			else
-				echo "$_j $_label: $(wget_cause "$_dir/$_j.err" "$_rc")" >>"$_dir/failed"
+				_rest=$(wget_cause "$_dir/$_j.err" "$_rc")
+				echo "$_j $_label: $_rest" >>"$_dir/failed"
+				case "$_rest" in
+				HTTP\ *) ;;
+				*) mirror_known "$_dir/$_j.origin" "failed: $_rest" ;;
+				esac
 			fi
 		else
 			kill -KILL -"$_pid" 2>/dev/null
 			wait "$_pid" 2>/dev/null
 			echo "$_j $_label did not answer within $IB_PROBE s" >>"$_dir/failed"
+			mirror_known "$_dir/$_j.origin" "failed did not answer within $IB_PROBE s"
 		fi
 	done
 	# Fastest first; equal times keep the order listed.
@@ -146,9 +195,12 @@ mirror_order() {
 		cat "$_dir/$_j.url" >>"$_out"
 		_why="$_why; $_rest"
 	done <"$_dir/failed"
+	# Said when no source was measured anew: the figures are those of an earlier file.
+	_was=
+	[ "$_new" -eq 0 ] && _was=", as measured earlier this boot"
 	if [ -n "$_first" ]; then
-		say "$_name: mirror $_first ($_ok of $_n answered$_why)"
+		say "$_name: mirror $_first ($_ok of $_n answered$_why$_was)"
 	else
-		say "$_name: no source answered within $IB_PROBE s (${_why#; }): trying them in the order listed"
+		say "$_name: no source answered within $IB_PROBE s (${_why#; }$_was): trying them in the order listed"
 	fi
 }
