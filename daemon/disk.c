@@ -38,6 +38,9 @@ struct ib_disk {
         size_t qbytes;
         int writing; /* the writer holds a job */
         int stopped; /* a write failed: no more writes this boot */
+        int want_room; /* ib_disk_room said no: wake the fetcher when a write made room */
+        void (*wake_fetcher)(void *);
+        void *fetcher;
         struct ib_disk_stats st;
         pthread_t thread;
         int thread_started;
@@ -162,7 +165,11 @@ static void *writer(void *arg) {
                 pthread_mutex_lock(&d->lock);
                 d->writing = 0;
                 pthread_cond_broadcast(&d->wake);
+                int wake = d->want_room && d->wake_fetcher;
+                d->want_room = 0;
                 pthread_mutex_unlock(&d->lock);
+                if (wake)
+                        d->wake_fetcher(d->fetcher);
         }
         return NULL;
 }
@@ -203,6 +210,23 @@ int ib_disk_get(struct ib_disk *d, uint32_t i, uint8_t *out) {
         ib_log("cache: block %u (%.16s...) in %s is unusable (%s): %s; fetching it again", i, hex, path, why, gone ? "removed it" : "left it (read-only)");
         bump(d, &d->st.corrupt, 1);
         return -1;
+}
+
+void ib_disk_set_wake(struct ib_disk *d, void (*wake)(void *), void *fetcher) {
+        pthread_mutex_lock(&d->lock);
+        d->wake_fetcher = wake;
+        d->fetcher = fetcher;
+        pthread_mutex_unlock(&d->lock);
+}
+
+int ib_disk_room(struct ib_disk *d) {
+        pthread_mutex_lock(&d->lock);
+        int room = d->readonly || d->stopped || !d->thread_started ||
+                   (d->qlen < IB_DISK_QUEUE / 2 && d->qbytes + IB_MAX_BLOCK_LEN <= IB_DISK_QUEUE_BYTES / 2);
+        if (!room)
+                d->want_room = 1;
+        pthread_mutex_unlock(&d->lock);
+        return room;
 }
 
 void ib_disk_put(struct ib_disk *d, uint32_t i, const uint8_t *stored, size_t len) {

@@ -42,6 +42,15 @@ int ib_disk_get(struct ib_disk *d, uint32_t i, uint8_t *out);
 /* Queues the stored bytes of block i (verified already) to be written; copies them. */
 void ib_disk_put(struct ib_disk *d, uint32_t i, const uint8_t *stored, size_t len);
 
+/* Whether blocks fetched ahead of the reads (a boot profile, fetch.c) may be queued now: the
+ * queue is at most half full, even after a block of IB_MAX_BLOCK_LEN. The other half is kept
+ * for the blocks reads fetch, so that fetching ahead, which can outrun a slow stick many times
+ * over, never makes the queue drop a block (it would be fetched again at the next boot). When
+ * it says no, the writer calls the wake function (ib_disk_set_wake) as soon as it has written
+ * one more. Always 1 when nothing is written (read-only, stopped, no writer). */
+int ib_disk_room(struct ib_disk *d);
+void ib_disk_set_wake(struct ib_disk *d, void (*wake)(void *), void *fetcher);
+
 /* A whole file named by its sha256 in the folder (the index): 0 and *out (malloc'ed) holding
  * exactly len bytes whose sha256 is sha, or -1 (absent; a wrong one is removed). */
 int ib_disk_file_get(struct ib_disk *d, const uint8_t sha[32], size_t len, uint8_t **out);

@@ -231,8 +231,12 @@ static void *run(void *arg) {
         for (;;) {
                 while (f->active < f->cfg->parallel) {
                         /* The profile's blocks take at most all transfers but one: a read that
-                         * comes meanwhile finds one free. */
-                        long b = ib_store_next(f->store, f->cfg->parallel == 1 || f->active < f->cfg->parallel - 1);
+                         * comes meanwhile finds one free; and they wait while the cache disk's
+                         * write queue is half full (disk.h, ib_disk_room). */
+                        int ahead = f->cfg->parallel == 1 || f->active < f->cfg->parallel - 1;
+                        if (ahead && f->cfg->disk)
+                                ahead = ib_disk_room(f->cfg->disk);
+                        long b = ib_store_next(f->store, ahead);
                         if (b < 0)
                                 break;
                         /* The local cache first: a block found there costs no request. */
@@ -298,6 +302,8 @@ int ib_fetcher_start(struct ib_fetcher **out, struct ib_store *store, const stru
         curl_multi_setopt(f->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)cfg->parallel);
         store->wake_fetcher = ib_fetcher_wake;
         store->fetcher = f;
+        if (cfg->disk)
+                ib_disk_set_wake(cfg->disk, ib_fetcher_wake, f);
         int r = pthread_create(&f->thread, NULL, run, f);
         if (r != 0) {
                 curl_multi_cleanup(f->multi);

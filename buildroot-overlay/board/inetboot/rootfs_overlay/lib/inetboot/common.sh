@@ -108,3 +108,38 @@ cmdline_add() {
 		else printf "%s%s%s", line, (line == "" ? "" : " "), add
 	}'
 }
+
+# Loads the driver of every device the kernel has found, by its modalias. Repeated: a PCI
+# driver (virtio_pci, a USB host controller) makes new devices appear on another bus
+# (virtio, usb) whose drivers are loaded in the next round. Each round looks only at devices
+# it has not seen, and asks one `modprobe -a` for all their aliases: BusyBox's modprobe reads
+# modules.dep and modules.alias at every start, and one process per device and round cost the
+# debian backend seconds under QEMU/TCG (issue 11's stage budget: "NIC drivers"). An alias no
+# module claims is normal (bridges, ACPI devices): -q, and the others are still loaded.
+load_drivers() {
+	# A kernel with its drivers built in (the tiny profile) has no modules to load: running
+	# modprobe for every device would only cost seconds. The preboot and the miniroot
+	# (miniroot/init) both call this.
+	local round f alias
+	[ -d "/lib/modules/$(uname -r)" ] || return 0
+	# BusyBox grep -v -f with an empty pattern file prints nothing: start it with a line that
+	# is no path.
+	echo '#' >"$IB_RUN/modaliases.seen"
+	round=0
+	while [ "$round" -lt 3 ]; do
+		glob_paths '/sys/bus/*/devices/*/modalias' | grep -vxF -f "$IB_RUN/modaliases.seen" >"$IB_RUN/modaliases"
+		cat "$IB_RUN/modaliases" >>"$IB_RUN/modaliases.seen"
+		while IFS= read -r f; do
+			read -r alias <"$f" && [ -n "$alias" ] && printf '%s\n' "$alias"
+		done <"$IB_RUN/modaliases" >"$IB_RUN/aliases"
+		# One argument per line: no splitting at spaces, no globbing.
+		[ -s "$IB_RUN/aliases" ] && (
+			set -f
+			IFS='
+'
+			modprobe -q -b -a $(cat "$IB_RUN/aliases")
+		) 2>/dev/null
+		round=$((round + 1))
+	done
+	return 0
+}

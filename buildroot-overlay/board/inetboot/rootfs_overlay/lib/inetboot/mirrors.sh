@@ -16,8 +16,12 @@
 # it is not kept, and the next file's probe asks again.
 
 # Centiseconds since boot (/proc/uptime has 1/100 s resolution; `date +%s` only whole seconds).
+# No fork: it runs in loops, and under QEMU/TCG every awk started costs tens of milliseconds of
+# the one CPU a download also needs. /proc/uptime prints "SECONDS.CC" (two digits, always).
 ib_uptime_cs() {
-	awk '{ printf "%d\n", $1 * 100 }' /proc/uptime
+	local up _
+	read -r up _ </proc/uptime
+	echo $((${up%.*} * 100 + 1${up#*.} - 100))
 }
 
 # ib_secs CENTISECONDS -> "1.23"

@@ -13,25 +13,6 @@
 
 IB_NET_DATA=/etc/inetboot/net
 
-# Loads the driver of every device the kernel has found, by its modalias. Repeated: a PCI
-# driver (virtio_pci, a USB host controller) makes new devices appear on another bus
-# (virtio, usb) whose drivers are loaded in the next round.
-load_drivers() {
-	# A kernel with its drivers built in (the tiny profile) has no modules to load: running
-	# modprobe for every device would only cost seconds.
-	local round f alias
-	[ -d "/lib/modules/$(uname -r)" ] || return 0
-	round=0
-	while [ "$round" -lt 3 ]; do
-		glob_paths '/sys/bus/*/devices/*/modalias' >"$IB_RUN/modaliases"
-		while IFS= read -r f; do
-			read -r alias <"$f" || continue
-			[ -n "$alias" ] && modprobe -q -b "$alias" 2>/dev/null
-		done <"$IB_RUN/modaliases"
-		round=$((round + 1))
-	done
-}
-
 interfaces() {
 	local d
 	glob_paths '/sys/class/net/*' | while IFS= read -r d; do
