@@ -6,6 +6,7 @@
 #   bash scripts/bench.sh [--boot] [--kernel-source DIR|TARBALL]
 #   bash scripts/bench.sh root [--memory]
 #   bash scripts/bench.sh root-cache
+#   bash scripts/bench.sh ipxe [--latency]      (npm run bench)
 #
 # `root`: a published Debian 12 root booted three ways side by side, lazily over HTTP, after
 # downloading the whole image, and from a local disk (bench/root.bench.ts says how): seconds to
@@ -17,30 +18,55 @@
 # (bench/root-cache.bench.ts; 72 boots and 6 publishes, about an hour;
 # INETBOOT_BENCH_ROUNDS=1 for a quicker look).
 #
+# `ipxe`: inetboot (debian and tiny backends) against Debian's iPXE, side by side: the same
+# target kernel and marker initrd (about 1 MB, and 200 MB of incompressible bytes) from the same
+# nginx, BIOS and UEFI, seconds to the target's marker, medians of 3 interleaved rounds
+# (INETBOOT_BENCH_ROUNDS), ratios, the initrd's throughput, a per-stage budget from the console
+# lines' times, and the media's sizes (bench/ipxe.bench.ts; 12 boots a round, about 15 minutes
+# for 3). --latency adds the 200 MB initrd on BIOS with about 50 ms added to every round trip
+# (3 slow boots a round). Writes test-output/bench/ipxe.{md,json} and prints the tables.
+#
 # The kernel-source backend builds its kernel once (about 5 minutes on 2 cores) and reuses it
 # from ~/.cache/inetboot afterwards. Everything it writes stays in test-output/bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "${1:-}" = root ]; then
-	shift
-	memory=0
-	case "${1:-}" in
-	--memory) memory=1 ;;
-	'') ;;
-	*) echo "usage: $0 root [--memory]" >&2; exit 2 ;;
+# vitest_bench NAME RESULT [VAR=VALUE...]: runs bench/NAME.bench.ts (with the variables set)
+# and prints the table it wrote, test-output/bench/RESULT.
+vitest_bench() {
+	local name=$1 result=$2
+	shift 2
+	npx tsc -p tsconfig.json
+	env "$@" npx vitest run --config bench/vitest.config.ts "bench/$name.bench.ts"
+	cat "test-output/bench/$result"
+}
+
+# Modes with one optional flag: MODE [FLAG] -> 1 when FLAG was given, 0 without; usage otherwise.
+flag() {
+	local mode=$1 want=$2 given=${3:-}
+	case "$given" in
+	"$want") echo 1 ;;
+	'') echo 0 ;;
+	*) echo "usage: $0 $mode [$want]" >&2; return 2 ;;
 	esac
-	npx tsc -p tsconfig.json
-	INETBOOT_BENCH_MEMORY=$memory npx vitest run --config bench/vitest.config.ts bench/root.bench.ts
-	cat test-output/bench/root.txt
+}
+
+case "${1:-}" in
+root)
+	memory=$(flag root --memory "${2:-}") || exit 2
+	vitest_bench root root.txt INETBOOT_BENCH_MEMORY="$memory"
 	exit 0
-fi
-if [ "${1:-}" = root-cache ]; then
-	npx tsc -p tsconfig.json
-	npx vitest run --config bench/vitest.config.ts bench/root-cache.bench.ts
-	cat test-output/bench/root-cache.txt
+	;;
+root-cache)
+	vitest_bench root-cache root-cache.txt
 	exit 0
-fi
+	;;
+ipxe)
+	latency=$(flag ipxe --latency "${2:-}") || exit 2
+	vitest_bench ipxe ipxe.md INETBOOT_BENCH_LATENCY="$latency"
+	exit 0
+	;;
+esac
 
 boot=no
 kernel_source=/usr/src/linux-source-6.1.tar.xz

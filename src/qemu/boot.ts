@@ -76,8 +76,8 @@ export interface BootOptions {
    * -boot d). Lets a test put a disk of its own (bootindex 0 in extraArgs) before the CD. */
   isoBootIndex?: number;
   logger?: Logger;
-  /** Each console line, with ANSI escapes and carriage returns removed. */
-  onLine?: (line: string) => void;
+  /** Each console line, with ANSI escapes and carriage returns removed, and when it arrived. */
+  onLine?: (line: string, at: LineTime) => void;
   /**
    * Keys typed on the serial console, in order: each `send` is written to QEMU's stdin (the
    * serial input) once its `when` text has appeared on the console after the previous step.
@@ -167,6 +167,16 @@ export class AnsiStripper {
   }
 }
 
+/**
+ * When a console line reached this process, in ms from QEMU's start: its first character and
+ * its newline. The two differ for a line printed in parts (iPXE's "http://...... ok" is written
+ * before and after its download), and by the time the guest took to print it.
+ */
+export interface LineTime {
+  startMs: number;
+  endMs: number;
+}
+
 export interface StreamMatch {
   text: string;
   kind: 'expect' | 'fail';
@@ -184,12 +194,14 @@ export class ConsoleWatcher {
   private readonly decoder = new StringDecoder('utf8');
   private readonly stripper = new AnsiStripper();
   private partialLine = '';
+  /** When the first character of the unfinished line came (undefined: none has yet). */
+  private partialStart: number | undefined;
   private readonly recent: string[] = [];
 
   constructor(
     expect: string,
     failOn: readonly string[] = [],
-    private readonly onLine?: (line: string) => void,
+    private readonly onLine?: (line: string, at: LineTime) => void,
     private readonly maxLines = 50,
   ) {
     // Fail texts first: when one chunk holds both, the failure wins (the safer verdict).
@@ -199,15 +211,18 @@ export class ConsoleWatcher {
     this.keep = Math.max(0, ...this.needles.map((n) => n.bytes.length)) - 1;
   }
 
-  /** Feeds a chunk; returns the first text found in it (with what came before), if any. */
-  push(chunk: Buffer): StreamMatch | undefined {
+  /**
+   * Feeds a chunk that arrived at `atMs` (ms from QEMU's start; 0 when the caller keeps no
+   * time); returns the first text found in it (with what came before), if any.
+   */
+  push(chunk: Buffer, atMs = 0): StreamMatch | undefined {
     const raw = this.rawTail.length > 0 ? Buffer.concat([this.rawTail, chunk]) : chunk;
     this.rawTail = Buffer.from(raw.subarray(Math.max(0, raw.length - this.keep)));
 
     const stripped = this.stripper.push(this.decoder.write(chunk));
     const text = this.textTail + stripped;
     this.textTail = text.slice(Math.max(0, text.length - this.keep));
-    this.addLines(stripped);
+    this.addLines(stripped, atMs);
 
     for (const n of this.needles) {
       if (raw.includes(n.bytes) || text.includes(n.text)) return { text: n.text, kind: n.kind };
@@ -221,14 +236,24 @@ export class ConsoleWatcher {
     return lines.slice(-n);
   }
 
-  private addLines(stripped: string): void {
-    const parts = (this.partialLine + stripped).split('\n');
-    this.partialLine = parts.pop() ?? '';
-    for (const line of parts) {
-      this.recent.push(line);
-      if (this.recent.length > this.maxLines) this.recent.shift();
-      this.onLine?.(line);
-    }
+  // A line starts with its first character: escapes and carriage returns are not text (GRUB and
+  // OVMF send some right after a newline, long before the next line's words).
+  private addLines(stripped: string, atMs: number): void {
+    const parts = stripped.split('\n');
+    parts.forEach((part, i) => {
+      if (i > 0) {
+        const line = this.partialLine;
+        this.partialLine = '';
+        this.recent.push(line);
+        if (this.recent.length > this.maxLines) this.recent.shift();
+        this.onLine?.(line, { startMs: this.partialStart ?? atMs, endMs: atMs });
+        this.partialStart = undefined;
+      }
+      if (part !== '') {
+        this.partialStart ??= atMs;
+        this.partialLine += part;
+      }
+    });
   }
 }
 
@@ -373,7 +398,7 @@ export async function bootAndWatch(opts: BootOptions): Promise<BootResult> {
           p.child.stdin.write(steps.shift()!.send);
           stepWatcher = steps[0] ? new ConsoleWatcher(steps[0].when) : undefined;
         }
-        const m = watcher.push(chunk);
+        const m = watcher.push(chunk, performance.now() - start);
         if (m) settle({ kind: 'match', match: m, at: performance.now() });
       });
       // setTimeout treats anything above 2^31-1 ms (24.8 days) as 1 ms.

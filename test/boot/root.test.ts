@@ -11,7 +11,7 @@
  * test-output/root/. How many bytes a boot fetches is reported here and asserted only loosely
  * (well below the image); the benchmark (scripts/bench.sh root) measures it side by side.
  */
-import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootScenario, buildPreboot, type BuiltPreboot } from '../helpers/preboot.js';
@@ -102,6 +102,8 @@ describe('a root typed at GRUB, and a root that cannot be mounted', () => {
     // A tree whose manifest names an index that is not the one its hash says: the block daemon
     // must refuse it, and the miniroot must stop with a shell, not a panic.
     const bad = join(www, 'bad');
+    // The published tree may be kept from an earlier run (test/helpers/root-medium.ts): start over.
+    rmSync(bad, { recursive: true, force: true });
     mkdirSync(join(bad, 'index'), { recursive: true });
     const good = readFileSync(join(www, 'root.json'), 'utf8');
     const indexSha = /"index": \{"path": "index\/([0-9a-f]{64})"/.exec(good)![1]!;

@@ -74,7 +74,7 @@ export async function fetchSources(
   );
   let file: Buffer | undefined;
   try {
-    file = readFileSync(join(run, names[names.length - 1]));
+    file = readFileSync(join(run, names[names.length - 1]!));
   } catch {
     file = undefined;
   }

@@ -43,7 +43,7 @@ const good = () => nginx.url('blob');
 const fault = (mode: FaultMode, n = 0) => `http://127.0.0.1:${faults.port}/${mode}/${n}/blob`;
 
 /** fetch_sources over URLS (test/helpers/preboot-shell.ts), with this file's time limit. */
-const fetchWith = (urls: string[], opts: { sha?: string; size?: number; cmdline?: string } = {}) => fetchSources(urls, { ...opts, timeoutMs: scaled(60_000) });
+const fetchWith = (urls: string[], opts: { sha?: string; size?: number; cmdline?: string; names?: readonly string[] } = {}) => fetchSources(urls, { ...opts, timeoutMs: scaled(60_000) });
 
 describe('fetch_sources (BusyBox sh + wget, nginx, fault server)', () => {
   it('one good source: verified, one summary line', async () => {
