@@ -37,6 +37,7 @@ struct transfer {
         int source;   /* index into cfg->sources */
         int attempts; /* sources tried so far */
         unsigned refused; /* sources that sent wrong bytes for this block (bit per source) */
+        unsigned epoch;   /* the source's epoch when this request was sent */
         struct sink body;
         char url[2048];
         CURL *easy;
@@ -49,6 +50,9 @@ struct source {
         time_t rest_until; /* did not answer: others first until then */
         int said;          /* the console was told of this outage */
         int outages;       /* failures in a row: each doubles the rest */
+        unsigned epoch;    /* counts failures: a request sent before the last one says nothing
+                            * of whether the source answers again (it may have been answered
+                            * just before the source died) */
 };
 
 /* How long a source that did not answer is left to rest while others are asked: IB_REST_S,
@@ -120,6 +124,7 @@ static int start(struct ib_fetcher *f, struct transfer *t) {
         snprintf(t->url, sizeof(t->url), "%sblocks/%s", f->cfg->sources[t->source], name);
         t->body.got = 0;
         t->body.overflow = 0;
+        t->epoch = f->sources[t->source].epoch;
         t->easy = curl_easy_init();
         if (!t->easy)
                 return -ENOMEM;
@@ -169,11 +174,14 @@ static void finish(struct ib_fetcher *f, struct transfer *t, CURLcode rc) {
                 if (!data) {
                         snprintf(why, sizeof(why), "out of memory");
                 } else if (ib_block_decode(&s->idx, t->block, t->body.buf, t->body.got, data, why, sizeof(why)) == 0) {
-                        if (src->said)
-                                ib_log("source %s answers again", source_name(f, t->source));
-                        src->said = 0;
-                        src->rest_until = 0;
-                        src->outages = 0;
+                        /* Only a request sent since the last failure ends an outage. */
+                        if (t->epoch == src->epoch) {
+                                if (src->said)
+                                        ib_log("source %s answers again", source_name(f, t->source));
+                                src->said = 0;
+                                src->rest_until = 0;
+                                src->outages = 0;
+                        }
                         if (f->cfg->disk)
                                 ib_disk_put(f->cfg->disk, t->block, t->body.buf, t->body.got);
                         free(t->body.buf);
@@ -204,6 +212,7 @@ static void finish(struct ib_fetcher *f, struct transfer *t, CURLcode rc) {
                 src->bad = 1;
         } else {
                 int rest = IB_REST_S << (src->outages < 5 ? src->outages : 5);
+                src->epoch++;
                 src->outages++;
                 src->rest_until = time(NULL) + (rest < IB_MAX_REST_S ? rest : IB_MAX_REST_S);
                 next = pick(f, failed, t->refused);

@@ -24,9 +24,13 @@ export interface BlockdBuild {
   dir: string;
 }
 
+/** What the build reads: the C sources, headers and the Makefile (not daemon/build/, which a
+ * developer's own `make` in daemon/ leaves there). */
+const isDaemonSource = (name: string): boolean => /\.[ch]$/.test(name) || name === 'Makefile';
+
 async function sourceKey(ctx: RunCtx): Promise<string> {
   const h = createHash('sha256');
-  for (const f of readdirSync(DAEMON_SOURCE).sort()) h.update(`${f}\0`).update(readFileSync(join(DAEMON_SOURCE, f))).update('\0');
+  for (const f of readdirSync(DAEMON_SOURCE).filter(isDaemonSource).sort()) h.update(`${f}\0`).update(readFileSync(join(DAEMON_SOURCE, f))).update('\0');
   h.update((await run('gcc', ['--version'], ctx)).stdout.split('\n')[0] ?? '');
   return h.digest('hex').slice(0, 16);
 }

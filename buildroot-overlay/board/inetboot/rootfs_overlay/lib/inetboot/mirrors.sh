@@ -79,8 +79,12 @@ url_origin() {
 mirror_known() {
 	local o
 	read -r o <"$1"
-	awk -F '\t' -v o="$o" '$1 == o { f = 1 } END { exit f ? 0 : 1 }' "$IB_RUN/probes" ||
-		printf '%s\t%s\n' "$o" "$2" >>"$IB_RUN/probes"
+	mirror_probed "$o" >/dev/null || printf '%s\t%s\n' "$o" "$2" >>"$IB_RUN/probes"
+}
+
+# mirror_probed ORIGIN: prints what mirror_known kept for ORIGIN this boot; returns 1 if nothing.
+mirror_probed() {
+	awk -F '\t' -v o="$1" '$1 == o { print $2; f = 1; exit } END { exit f ? 0 : 1 }' "$IB_RUN/probes"
 }
 
 # mirror_order NAME LIST OUT: writes LIST's URLs to OUT, best first, and says on the console
@@ -115,7 +119,7 @@ mirror_order() {
 		printf '%s\n' "$_url" >"$_dir/$_i.url"
 		url_origin "$_url" >"$_dir/$_i.origin"
 		# Measured earlier this boot: "ok CENTISECONDS" or "failed CAUSE", no new probe.
-		if awk -F '\t' -v o="$(cat "$_dir/$_i.origin")" '$1 == o { r = $2 } END { if (r == "") exit 1; print r }' "$IB_RUN/probes" >"$_dir/$_i.known"; then
+		if mirror_probed "$(cat "$_dir/$_i.origin")" >"$_dir/$_i.known"; then
 			continue
 		fi
 		rm -f "$_dir/$_i.known"
