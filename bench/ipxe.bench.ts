@@ -30,19 +30,17 @@
  * byte and its newline came) and the media, and prints the tables.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'vitest';
-import { run } from '../src/exec/run.js';
 import { defaultCacheDir } from '../src/paths.js';
 import { writeNewc } from '../src/pipeline/cpio.js';
-import { GRUB_MODULES } from '../src/pipeline/iso.js';
 import { fetchDebianPackage } from '../src/pipeline/preboot/kernel-package.js';
 import { bootAndWatch, DEFAULT_NETWORK, type ConsoleInput, type LineTime } from '../src/qemu/boot.js';
-import { bin } from '../test/helpers/cli.js';
 import { accessLogRequests, startNginx } from '../test/helpers/nginx.js';
 import { outputDir } from '../test/helpers/paths.js';
 import { TARGET_MARKER, writeTargetFiles } from '../test/helpers/target.js';
+import { ALL_WAYS, IPXE_PACKAGE, ipxeTypedLine, WAY_TITLE, wayIso, waysFromEnv, type Target, type Way } from './ipxe-media.js';
 
 const OUT = outputDir('bench');
 /** Rounds of every boot; the tables show medians (INETBOOT_BENCH_ROUNDS, default 3; 0: the media
@@ -50,18 +48,15 @@ const OUT = outputDir('bench');
 const ROUNDS = Number(process.env.INETBOOT_BENCH_ROUNDS ?? 3);
 /** The 200 MB row at 50 ms as well (slow: its boots take minutes). */
 const WITH_LATENCY = process.env.INETBOOT_BENCH_LATENCY === '1';
-const KERNEL_SOURCE = process.env.INETBOOT_KERNEL_SOURCE ?? '/usr/src/linux-source-6.1.tar.xz';
 /** One -m for every boot: the 200 MB initrd is held twice in the preboot (tmpfs, kexec's copy)
  * and twice in the target (the initrd and the files it unpacks to). */
 const MEMORY_MIB = 1536;
 const BALLAST_BYTES = 200_000_000;
-const IPXE_PACKAGE = 'ipxe';
 /** The target's command line, the same from every medium (ipxe.efi adds initrd=NAME: below). */
 const APPEND = 'console=ttyS0';
 
-type Way = 'ipxe' | 'debian' | 'tiny';
-const WAYS: Way[] = ['ipxe', 'debian', 'tiny'];
-const WAY_TITLE: Record<Way, string> = { ipxe: 'iPXE', debian: 'inetboot debian', tiny: 'inetboot tiny' };
+/** The tables show "-" for the ways left out. */
+const WAYS: Way[] = waysFromEnv();
 type Size = 'small' | '200MB';
 type Firmware = 'bios' | 'uefi';
 interface Row {
@@ -69,7 +64,7 @@ interface Row {
   firmware: Firmware;
   latencyMs: number;
 }
-const ROWS: Row[] = [
+const ALL_ROWS: Row[] = [
   { initrd: 'small', firmware: 'bios', latencyMs: 0 },
   { initrd: 'small', firmware: 'uefi', latencyMs: 0 },
   { initrd: '200MB', firmware: 'bios', latencyMs: 0 },
@@ -77,6 +72,9 @@ const ROWS: Row[] = [
   ...(WITH_LATENCY ? [{ initrd: '200MB', firmware: 'bios', latencyMs: 50 } satisfies Row] : []),
 ];
 const rowKey = (r: Row) => `${r.initrd}-${r.firmware}-${r.latencyMs}ms`;
+/** INETBOOT_BENCH_ROWS=small-bios-0ms,...: only these rows (rowKey names them). */
+const ROWS: Row[] = process.env.INETBOOT_BENCH_ROWS ? ALL_ROWS.filter((r) => process.env.INETBOOT_BENCH_ROWS!.split(',').includes(rowKey(r))) : ALL_ROWS;
+if (ROWS.length === 0) throw new Error(`INETBOOT_BENCH_ROWS=${process.env.INETBOOT_BENCH_ROWS}: name some of ${ALL_ROWS.map(rowKey).join(', ')}`);
 
 /** A line that ends a stage: the first console line (after the previous stage's) that starts
  * with, or matches, `line`; `at` says whether its first character or its newline counts. When
@@ -182,48 +180,6 @@ function bigInitrd(small: Buffer): Buffer {
   return Buffer.concat([small, Buffer.alloc((4 - (small.length % 4)) % 4), ballast]);
 }
 
-/** The iPXE script ipxe.lkrn runs (GRUB's initrd16), and the line typed into ipxe.efi. */
-function ipxeScript(base: string, initrd: string): string {
-  return `#!ipxe\ndhcp\nkernel ${base}/vmlinuz ${APPEND}\ninitrd ${base}/${initrd}\nboot\n`;
-}
-function ipxeTypedLine(base: string, initrd: string): string {
-  // On EFI, iPXE starts Linux through its EFI stub, which reads the initrd named by initrd= from
-  // the file system iPXE gives it (its downloaded images, by name).
-  return `dhcp && kernel ${base}/vmlinuz initrd=${initrd} ${APPEND} && initrd ${base}/${initrd} && boot`;
-}
-
-const IPXE_GRUB_CFG = `set timeout=0
-set default=0
-insmod serial
-serial --unit=0 --speed=115200
-terminal_input serial console
-terminal_output serial console
-menuentry 'iPXE' {
-	if [ "$grub_platform" = efi ]; then
-		chainloader /ipxe.efi
-	else
-		linux16 /ipxe.lkrn
-		initrd16 /boot.ipxe
-	fi
-}
-`;
-
-/** A grub-mkrescue ISO with Debian's iPXE, trimmed as inetboot's (src/pipeline/iso.ts) plus the
- * two loaders it needs. */
-async function ipxeIso(pkg: string, script: string, output: string): Promise<void> {
-  const tree = `${output}.tree`;
-  rmSync(tree, { recursive: true, force: true });
-  mkdirSync(join(tree, 'boot', 'grub'), { recursive: true });
-  // usr/lib/ipxe/ipxe.{lkrn,efi} are symlinks to /boot inside the package.
-  copyFileSync(join(pkg, 'boot', 'ipxe.lkrn'), join(tree, 'ipxe.lkrn'));
-  copyFileSync(join(pkg, 'boot', 'ipxe.efi'), join(tree, 'ipxe.efi'));
-  writeFileSync(join(tree, 'boot.ipxe'), script);
-  writeFileSync(join(tree, 'boot', 'grub', 'grub.cfg'), IPXE_GRUB_CFG);
-  await run('grub-mkrescue', ['-o', output, '--fonts=', '--locales=', '--themes=', '--compress=xz', `--install-modules=${[...GRUB_MODULES, 'linux16', 'chain'].join(' ')}`, tree], {
-    logFile: `${output}.log`,
-  });
-}
-
 it('inetboot (debian, tiny) against iPXE: small and 200 MB initrd, BIOS and UEFI', async () => {
   const www = join(OUT, 'ipxe-www');
   rmSync(www, { recursive: true, force: true });
@@ -243,29 +199,13 @@ it('inetboot (debian, tiny) against iPXE: small and 200 MB initrd, BIOS and UEFI
     const base = nginx.baseUrlForGuest;
     // The media: one per way and initrd (the URLs, the port included, are in them).
     const media = new Map<string, string>();
-    for (const size of ['small', '200MB'] as Size[]) {
-      const { name, sha256: initrdSha } = initrds[size];
-      const ipxe = join(OUT, `ipxe-ipxe-${size}.iso`);
-      await ipxeIso(ipxePkg, ipxeScript(base, name), ipxe);
-      media.set(`ipxe ${size}`, ipxe);
-      const yaml = join(OUT, `ipxe-${size}.yaml`);
-      writeFileSync(
-        yaml,
-        [
-          'timeout: 0',
-          'entries:',
-          '  - id: bench',
-          '    title: Benchmark entry',
-          `    kernel: { url: "${base}/vmlinuz", sha256: "${target.kernelSha256}" }`,
-          `    initrd: { url: "${base}/${name}", sha256: "${initrdSha}" }`,
-          `    append: ${APPEND}`,
-          '',
-        ].join('\n'),
-      );
-      for (const [way, backend] of [['debian', 'debian'], ['tiny', 'kernel-source']] as const) {
+    const targets = new Map<Size, Target>();
+    for (const size of [...new Set(ROWS.map((r) => r.initrd))]) {
+      const t: Target = { kernelUrl: `${base}/vmlinuz`, kernelSha256: target.kernelSha256, initrdUrl: `${base}/${initrds[size].name}`, initrdSha256: initrds[size].sha256, append: APPEND };
+      targets.set(size, t);
+      for (const way of WAYS) {
         const iso = join(OUT, `ipxe-${way}-${size}.iso`);
-        const r = await bin(['-q', 'build-iso', '-c', yaml, '--preboot-backend', backend, '--kernel-source', KERNEL_SOURCE, '-o', iso]);
-        if (r.code !== 0) throw new Error(`build-iso (${backend}) failed:\n${r.stderr}`);
+        await wayIso(way, ipxePkg, t, iso);
         media.set(`${way} ${size}`, iso);
       }
     }
@@ -279,7 +219,7 @@ it('inetboot (debian, tiny) against iPXE: small and 200 MB initrd, BIOS and UEFI
         way === 'ipxe' && row.firmware === 'uefi'
           ? [
               { when: 'Press Ctrl-B', send: '\x02' },
-              { when: 'iPXE>', send: `${ipxeTypedLine(base, initrd.name)}\r` },
+              { when: 'iPXE>', send: `${ipxeTypedLine(targets.get(row.initrd)!)}\r` },
             ]
           : [];
       writeFileSync(nginx.accessLog, '');
@@ -342,10 +282,14 @@ it('inetboot (debian, tiny) against iPXE: small and 200 MB initrd, BIOS and UEFI
       }
     }
 
+    const isoSize = (way: Way) => {
+      const iso = media.get(`${way} small`) ?? media.get(`${way} 200MB`);
+      return iso ? statSync(iso).size : null;
+    };
     const sizes = {
       debian_ipxe_iso: statSync(join(ipxePkg, 'usr', 'lib', 'ipxe', 'ipxe.iso')).size,
-      inetboot_debian_iso: statSync(media.get('debian small')!).size,
-      inetboot_tiny_iso: statSync(media.get('tiny small')!).size,
+      inetboot_debian_iso: isoSize('debian'),
+      inetboot_tiny_iso: isoSize('tiny'),
     };
     const rows = ROWS.map((row) => {
       const ways = Object.fromEntries(
@@ -361,13 +305,13 @@ it('inetboot (debian, tiny) against iPXE: small and 200 MB initrd, BIOS and UEFI
             },
           ];
         }),
-      ) as Record<Way, { median_seconds: number | null; median_initrd_mbps: number | null; rounds: Boot[] }>;
+      ) as Partial<Record<Way, { median_seconds: number | null; median_initrd_mbps: number | null; rounds: Boot[] }>>;
       return { initrd: row.initrd, firmware: row.firmware, latency_ms: row.latencyMs, ways };
     });
     // The stage budget: round 1 of the small initrd, each firmware.
     const budget = (['bios', 'uefi'] as Firmware[]).flatMap((firmware) =>
-            WAYS.map((w) => {
-        const b = boots.get(`${rowKey({ initrd: 'small', firmware, latencyMs: 0 })} ${w}`)![0];
+      WAYS.map((w) => {
+        const b = boots.get(`${rowKey({ initrd: 'small', firmware, latencyMs: 0 })} ${w}`)?.[0];
         return { firmware, way: w, stages: b?.stages ?? STAGES.map(() => null), from_server: b?.stagesFromServer ?? STAGES.map(() => false) };
       }),
     );
@@ -387,15 +331,15 @@ it('inetboot (debian, tiny) against iPXE: small and 200 MB initrd, BIOS and UEFI
 
     const s = (v: number | null | undefined, d = 1) => (v === null || v === undefined ? '-' : v.toFixed(d));
     const ratio = (a: number | null, b: number | null) => (a === null || b === null ? '-' : `${(a / b).toFixed(2)}x`);
-    const mb = (b: number) => (b / 1e6).toFixed(2);
+    const mb = (b: number | null) => (b === null ? '-' : (b / 1e6).toFixed(2));
     const md = [
       `## inetboot against iPXE: seconds from QEMU's start to the target's marker (medians of ${ROUNDS} round${ROUNDS === 1 ? '' : 's'})`,
       '',
       '| initrd | firmware | link | iPXE (s) | inetboot debian (s) | inetboot tiny (s) | debian / iPXE | tiny / iPXE | initrd MB/s: iPXE / debian / tiny |',
       '|---|---|---|---:|---:|---:|---:|---:|---:|',
       ...rows.map((r) => {
-        const m = (w: Way) => r.ways[w].median_seconds;
-        const tp = r.initrd === 'small' ? '-' : WAYS.map((w) => s(r.ways[w].median_initrd_mbps)).join(' / ');
+        const m = (w: Way) => r.ways[w]?.median_seconds ?? null;
+        const tp = r.initrd === 'small' ? '-' : ALL_WAYS.map((w) => s(r.ways[w]?.median_initrd_mbps)).join(' / ');
         return `| ${r.initrd} | ${r.firmware.toUpperCase()} | ${r.latency_ms ? `+${r.latency_ms} ms RTT` : 'direct'} | ${s(m('ipxe'))} | ${s(m('debian'))} | ${s(m('tiny'))} | ${ratio(m('debian'), m('ipxe'))} | ${ratio(m('tiny'), m('ipxe'))} | ${tp} |`;
       }),
       '',

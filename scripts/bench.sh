@@ -7,6 +7,7 @@
 #   bash scripts/bench.sh root [--memory]
 #   bash scripts/bench.sh root-cache
 #   bash scripts/bench.sh ipxe [--latency]      (npm run bench)
+#   bash scripts/bench.sh ipxe --memory
 #
 # `root`: a published Debian 12 root booted three ways side by side, lazily over HTTP, after
 # downloading the whole image, and from a local disk (bench/root.bench.ts says how): seconds to
@@ -25,6 +26,11 @@
 # lines' times, and the media's sizes (bench/ipxe.bench.ts; 12 boots a round, about 15 minutes
 # for 3). --latency adds the 200 MB initrd on BIOS with about 50 ms added to every round trip
 # (3 slow boots a round). Writes test-output/bench/ipxe.{md,json} and prints the tables.
+# INETBOOT_BENCH_ROWS (e.g. small-bios-0ms,200MB-uefi-0ms) and INETBOOT_BENCH_WAYS (e.g.
+# ipxe,tiny) take a subset, for a quicker look.
+# `ipxe --memory`: the smallest -m with which each way reaches the first screen of Debian 12's
+# network installer (debian-installer-12-netboot-amd64, unmodified), by binary search over -m
+# (bench/ipxe-memory.bench.ts; about 8 boots a way). Writes test-output/bench/ipxe-memory.{md,json}.
 #
 # The kernel-source backend builds its kernel once (about 5 minutes on 2 cores) and reuses it
 # from ~/.cache/inetboot afterwards. Everything it writes stays in test-output/bench/.
@@ -62,6 +68,10 @@ root-cache)
 	exit 0
 	;;
 ipxe)
+	if [ "${2:-}" = --memory ]; then
+		vitest_bench ipxe-memory ipxe-memory.md
+		exit 0
+	fi
 	latency=$(flag ipxe --latency "${2:-}") || exit 2
 	vitest_bench ipxe ipxe.md INETBOOT_BENCH_LATENCY="$latency"
 	exit 0

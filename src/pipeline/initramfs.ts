@@ -70,8 +70,6 @@ export interface InitramfsOptions {
   signal?: AbortSignal;
   /** gzip (default) or xz; the kernel must have CONFIG_RD_GZIP or CONFIG_RD_XZ. */
   compression?: 'gzip' | 'xz';
-  /** A BusyBox binary to ship instead of the host's busybox-static (its libraries come along). */
-  busybox?: string;
 }
 
 export async function buildPrebootInitramfs(opts: InitramfsOptions): Promise<InitramfsResult> {
@@ -80,7 +78,7 @@ export async function buildPrebootInitramfs(opts: InitramfsOptions): Promise<Ini
   addTree(m, PREBOOT_OVERLAY);
   checkInitLibraries(m);
   const ctx = { logger: opts.logger, signal: opts.signal };
-  await addBusybox(m, ctx, opts.busybox);
+  await addBusybox(m, ctx);
   await addKexec(m, ctx);
   const count = opts.kernel ? (await addModules(m, opts.kernel, allPrebootModules(), opts.workDir, ctx)).count : 0;
   addEntryData(m, opts.config);

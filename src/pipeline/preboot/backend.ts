@@ -14,7 +14,6 @@ import { needs, type ToolNeed } from '../../exec/tools.js';
 import type { Logger } from '../../log.js';
 import { buildPrebootInitramfs } from '../initramfs.js';
 import { Manifest } from '../manifest.js';
-import { prepareDynamicBusybox } from './busybox-package.js';
 import { BUILDROOT_TOOLS, buildWithBuildroot } from './buildroot.js';
 import { addEntryData } from './entries.js';
 import { addNetworkFiles, httpsUrls, needsTls } from './network.js';
@@ -29,8 +28,8 @@ export const DEFAULT_KERNEL_PACKAGE = 'linux-image-amd64';
 
 export const DEBIAN_BACKEND_TOOLS = needs('apt-get', 'apt-cache', 'dpkg-deb', 'depmod', 'busybox', 'kexec', 'ldd');
 
-// Debian's dynamically linked busybox package instead of busybox-static, and no modules.
-const KERNEL_SOURCE_BACKEND_TOOLS = [...KERNEL_SOURCE_TOOLS, ...needs('apt-get', 'apt-cache', 'dpkg-deb', 'kexec', 'ldd')];
+// The debian backend's userland (busybox-static, kexec), and no modules.
+const KERNEL_SOURCE_BACKEND_TOOLS = [...KERNEL_SOURCE_TOOLS, ...needs('busybox', 'kexec', 'ldd')];
 
 /** The preboot, whichever backend made it. */
 export interface Preboot {
@@ -131,8 +130,11 @@ async function debianPreboot(s: PrebootSettings, ctx: PrebootContext): Promise<P
 
 async function kernelSourcePreboot(s: PrebootSettings, ctx: PrebootContext): Promise<Preboot> {
   const kernel = await buildSourceKernel({ source: s.kernelSource!, cacheDir: ctx.cacheDir, jobs: s.jobs, logger: ctx.logger, signal: ctx.signal });
-  const busybox = await prepareDynamicBusybox(ctx.cacheDir, ctx);
-  const initramfs = await buildPrebootInitramfs({ config: ctx.config, kernel: undefined, workDir: ctx.workDir, logger: ctx.logger, signal: ctx.signal, compression: 'xz', busybox });
+  // BusyBox is the static build, as in the debian backend. Debian's dynamically linked busybox
+  // (0.4 MB smaller once xz'd) made every stage of the preboot 2 to 7 times slower under
+  // QEMU/TCG and the target kexec'd from it on UEFI 3.5 s slower to boot (README, "Preboot
+  // backends"; issue 11's benchmark, bench/ipxe.bench.ts).
+  const initramfs = await buildPrebootInitramfs({ config: ctx.config, kernel: undefined, workDir: ctx.workDir, logger: ctx.logger, signal: ctx.signal, compression: 'xz' });
   return {
     kernel: kernel.bzImage,
     initramfs: initramfs.image,

@@ -44,19 +44,16 @@ export async function addProgramWithLibraries(manifest: Manifest, archivePath: s
 }
 
 /**
- * `program` names another BusyBox build (the tiny profile ships Debian's dynamic `busybox`,
- * 0.4 MB smaller once xz'd, whose only extra library is libresolv: kexec brings libc anyway).
+ * The host's busybox-static, never a dynamically linked build: with Debian's dynamic `busybox`
+ * (glibc) the tiny preboot ran every stage 2 to 7 times slower under QEMU/TCG, and a target it
+ * kexec'd on UEFI booted 3.5 s slower (measured by bench/ipxe.bench.ts; README, "Preboot backends").
  */
-export async function addBusybox(manifest: Manifest, ctx: RunCtx = {}, program?: string): Promise<{ applets: number }> {
-  const busybox = program ?? requireProgram('busybox', 'busybox-static');
-  if (program) {
-    await addProgramWithLibraries(manifest, 'bin/busybox', busybox, ctx);
-  } else {
-    if ((await sharedLibraries(busybox, ctx)).length > 0) {
-      throw new MissingToolError([{ name: 'busybox (static)', pkg: 'busybox-static', reason: `${busybox} is dynamically linked; the preboot needs the static build` }]);
-    }
-    manifest.addHostFile('bin/busybox', realpathSync(busybox), 0o755);
+export async function addBusybox(manifest: Manifest, ctx: RunCtx = {}): Promise<{ applets: number }> {
+  const busybox = requireProgram('busybox', 'busybox-static');
+  if ((await sharedLibraries(busybox, ctx)).length > 0) {
+    throw new MissingToolError([{ name: 'busybox (static)', pkg: 'busybox-static', reason: `${busybox} is dynamically linked; the preboot needs the static build` }]);
   }
+  manifest.addHostFile('bin/busybox', realpathSync(busybox), 0o755);
   const { stdout } = await run(busybox, ['--list-full'], ctx);
   let applets = 0;
   for (const path of stdout.split('\n').map((l) => l.trim()).filter(Boolean)) {

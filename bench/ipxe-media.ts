@@ -1,0 +1,107 @@
+/**
+ * The media of the iPXE benchmarks (bench/ipxe.bench.ts, bench/ipxe-memory.bench.ts): the same
+ * target, a kernel and an initrd on one web server, booted by Debian's iPXE and by inetboot's
+ * debian and tiny preboots.
+ */
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from '../src/exec/run.js';
+import { GRUB_MODULES } from '../src/pipeline/iso.js';
+import { bin } from '../test/helpers/cli.js';
+
+export const IPXE_PACKAGE = 'ipxe';
+export const KERNEL_SOURCE = process.env.INETBOOT_KERNEL_SOURCE ?? '/usr/src/linux-source-6.1.tar.xz';
+
+export type Way = 'ipxe' | 'debian' | 'tiny';
+export const ALL_WAYS: Way[] = ['ipxe', 'debian', 'tiny'];
+export const WAY_TITLE: Record<Way, string> = { ipxe: 'iPXE', debian: 'inetboot debian', tiny: 'inetboot tiny' };
+/** INETBOOT_BENCH_WAYS=ipxe,tiny: only these ways (a quicker look); unset, all of them. */
+export function waysFromEnv(): Way[] {
+  const want = process.env.INETBOOT_BENCH_WAYS;
+  if (!want) return ALL_WAYS;
+  const ways = ALL_WAYS.filter((w) => want.split(',').includes(w));
+  if (ways.length === 0) throw new Error(`INETBOOT_BENCH_WAYS=${want}: name some of ${ALL_WAYS.join(', ')}`);
+  return ways;
+}
+
+/** What every medium boots: URLs on the bench's server, as the guest reaches it. */
+export interface Target {
+  kernelUrl: string;
+  kernelSha256: string;
+  initrdUrl: string;
+  initrdSha256: string;
+  /** The target's command line. */
+  append: string;
+}
+
+/** The iPXE script ipxe.lkrn runs (GRUB's initrd16 on BIOS). */
+export function ipxeScript(t: Target): string {
+  return `#!ipxe\ndhcp\nkernel ${t.kernelUrl} ${t.append}\ninitrd ${t.initrdUrl}\nboot\n`;
+}
+
+/** The line typed into ipxe.efi on UEFI. On EFI, iPXE starts Linux through its EFI stub, which
+ * reads the initrd named by initrd= from the file system iPXE gives it (its images, by name). */
+export function ipxeTypedLine(t: Target): string {
+  const name = t.initrdUrl.slice(t.initrdUrl.lastIndexOf('/') + 1);
+  return `dhcp && kernel ${t.kernelUrl} initrd=${name} ${t.append} && initrd ${t.initrdUrl} && boot`;
+}
+
+const IPXE_GRUB_CFG = `set timeout=0
+set default=0
+insmod serial
+serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+menuentry 'iPXE' {
+	if [ "$grub_platform" = efi ]; then
+		chainloader /ipxe.efi
+	else
+		linux16 /ipxe.lkrn
+		initrd16 /boot.ipxe
+	fi
+}
+`;
+
+/** A grub-mkrescue ISO with Debian's iPXE (pkg: the unpacked package), trimmed as inetboot's
+ * (src/pipeline/iso.ts) plus the two loaders it needs. */
+export async function ipxeIso(pkg: string, t: Target, output: string): Promise<void> {
+  const tree = `${output}.tree`;
+  rmSync(tree, { recursive: true, force: true });
+  mkdirSync(join(tree, 'boot', 'grub'), { recursive: true });
+  // usr/lib/ipxe/ipxe.{lkrn,efi} are symlinks to /boot inside the package.
+  copyFileSync(join(pkg, 'boot', 'ipxe.lkrn'), join(tree, 'ipxe.lkrn'));
+  copyFileSync(join(pkg, 'boot', 'ipxe.efi'), join(tree, 'ipxe.efi'));
+  writeFileSync(join(tree, 'boot.ipxe'), ipxeScript(t));
+  writeFileSync(join(tree, 'boot', 'grub', 'grub.cfg'), IPXE_GRUB_CFG);
+  await run('grub-mkrescue', ['-o', output, '--fonts=', '--locales=', '--themes=', '--compress=xz', `--install-modules=${[...GRUB_MODULES, 'linux16', 'chain'].join(' ')}`, tree], {
+    logFile: `${output}.log`,
+  });
+}
+
+/** `inetboot build-iso` of one entry booting the target (sha256 pinned, menu timeout 0), with the
+ * debian or the tiny (kernel-source) preboot. */
+export async function inetbootIso(way: 'debian' | 'tiny', t: Target, output: string): Promise<void> {
+  const yaml = `${output}.yaml`;
+  writeFileSync(
+    yaml,
+    [
+      'timeout: 0',
+      'entries:',
+      '  - id: bench',
+      '    title: Benchmark entry',
+      `    kernel: { url: "${t.kernelUrl}", sha256: "${t.kernelSha256}" }`,
+      `    initrd: { url: "${t.initrdUrl}", sha256: "${t.initrdSha256}" }`,
+      `    append: ${t.append}`,
+      '',
+    ].join('\n'),
+  );
+  const backend = way === 'tiny' ? 'kernel-source' : 'debian';
+  const r = await bin(['-q', 'build-iso', '-c', yaml, '--preboot-backend', backend, '--kernel-source', KERNEL_SOURCE, '-o', output]);
+  if (r.code !== 0) throw new Error(`build-iso (${backend}) failed:\n${r.stderr}`);
+}
+
+/** The medium of a way. */
+export async function wayIso(way: Way, ipxePkg: string, t: Target, output: string): Promise<void> {
+  if (way === 'ipxe') await ipxeIso(ipxePkg, t, output);
+  else await inetbootIso(way, t, output);
+}
