@@ -131,9 +131,9 @@ async function debianPreboot(s: PrebootSettings, ctx: PrebootContext): Promise<P
 async function kernelSourcePreboot(s: PrebootSettings, ctx: PrebootContext): Promise<Preboot> {
   const kernel = await buildSourceKernel({ source: s.kernelSource!, cacheDir: ctx.cacheDir, jobs: s.jobs, logger: ctx.logger, signal: ctx.signal });
   // BusyBox is the static build, as in the debian backend. Debian's dynamically linked busybox
-  // (0.14 MB smaller in the xz'd initramfs) made every stage of the preboot 2 to 7 times slower under
-  // QEMU/TCG and the target kexec'd from it on UEFI 3.5 s slower to boot (README, "Preboot
-  // backends"; issue 11's benchmark, bench/ipxe.bench.ts).
+  // (0.14 MB smaller in the xz'd initramfs) made the preboot's stages from the NIC drivers to
+  // the downloads 2 to 8 times slower under QEMU/TCG, and the target kexec'd from it on UEFI
+  // 3.5 s slower to boot (README, "Preboot backends"; bench/ipxe.bench.ts measures it).
   const initramfs = await buildPrebootInitramfs({ config: ctx.config, kernel: undefined, workDir: ctx.workDir, logger: ctx.logger, signal: ctx.signal, compression: 'xz' });
   return {
     kernel: kernel.bzImage,

@@ -45,8 +45,9 @@ export async function addProgramWithLibraries(manifest: Manifest, archivePath: s
 
 /**
  * The host's busybox-static, never a dynamically linked build: with Debian's dynamic `busybox`
- * (glibc) the tiny preboot ran every stage 2 to 7 times slower under QEMU/TCG, and a target it
- * kexec'd on UEFI booted 3.5 s slower (measured by bench/ipxe.bench.ts; README, "Preboot backends").
+ * (glibc) the tiny preboot's stages from the NIC drivers to the downloads took 2 to 8 times
+ * longer under QEMU/TCG, and a target it kexec'd on UEFI booted 3.5 s slower (measured by
+ * bench/ipxe.bench.ts; README, "Preboot backends").
  */
 export async function addBusybox(manifest: Manifest, ctx: RunCtx = {}): Promise<{ applets: number }> {
   const busybox = requireProgram('busybox', 'busybox-static');
