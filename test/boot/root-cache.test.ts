@@ -4,7 +4,8 @@
  * root booted from an inetboot ISO (test/helpers/root-medium.ts) three times with the same
  * stick. The first boot fills the stick (the preboot its manifest, kernel and miniroot; the
  * block daemon the index and every block read); the second fetches at most 1% of what the
- * first did; the third, with the server stopped, still reaches login:. Then a block file torn
+ * first did; the third, with the server stopped, still reaches login: from the stick (a block
+ * no boot read before, if the boot reads one, is an I/O error it survives). Then a block file torn
  * as by a power cut, on a FAT left dirty: the boot goes on, the daemon removes and fetches the
  * block again, and the stick holds it whole afterwards. The scenarios run in order and share
  * the stick; the last boots it on UEFI. Then the one stick of build-iso --cache-partition, booted
@@ -26,6 +27,7 @@ const DIR = 'root-cache';
 let m: RootMedium;
 let stick: string;
 let first: RootBoot;
+let second: RootBoot;
 
 const boot = (name: string) => bootRootIso(m, name, { extraArgs: usbStickArgs(stick), then: SETTLE });
 
@@ -67,7 +69,7 @@ describe('the block cache on a USB stick (MBR, FAT32, xHCI)', () => {
   }, scaled(800_000));
 
   it('second boot: at most 1% of the first boot\'s network bytes', async () => {
-    const second = await boot('second');
+    second = await boot('second');
     expectBooted(second);
     expect(second.log).toContain(`inetboot: kernel: from the local cache (sha256 ${m.manifest.kernel.sha256})`);
     expect(second.log).toContain(`index ${m.manifest.index.sha256} from the cache`);
@@ -80,8 +82,17 @@ describe('the block cache on a USB stick (MBR, FAT32, xHCI)', () => {
     await m.nginx.stop();
     const third = await boot('third');
     expectBooted(third);
-    expect(third.stats.transfers ?? 0).toBe(0);
-    expect(third.stats.blocks_failed).toBe(0);
+    expect(third.stats.disk_hits).toBeGreaterThan(50);
+    // systemd does not read exactly the same files at every boot: a block none of the boots
+    // before read may be asked for now (seen: none, or one of 144), and with the server gone it
+    // is an I/O error, said on the console, that the boot survives. What must hold: the stick
+    // lost nothing (every block an earlier boot fetched comes from it), and such blocks are few.
+    const earlier = new Set([...first.served.paths, ...second.served.paths].filter((p) => p.startsWith('/blocks/')).map((p) => p.slice('/blocks/'.length)));
+    const failed = [...new Set([...third.log.matchAll(/block (\d+) \([0-9a-f]{64}\) refused or unreachable on every source/g)].map((x) => Number(x[1])))];
+    console.log(`third boot: ${third.stats.disk_hits} blocks from the stick; blocks no earlier boot read, failed: ${failed.join(', ') || 'none'}`);
+    for (const b of failed) expect(earlier.has(blockName(b)), `block ${b} was fetched by an earlier boot, so the stick should hold it`).toBe(false);
+    expect(failed.length).toBeLessThanOrEqual(Math.ceil((third.stats.disk_hits ?? 0) * 0.02));
+    expect(third.stats.blocks_failed ?? 0).toBe(failed.length);
   }, scaled(800_000));
 
   it('a block file torn by a power cut, on a dirty FAT: the boot goes on and the block is whole again', async () => {
