@@ -15,14 +15,19 @@ export const KERNEL_SOURCE = process.env.INETBOOT_KERNEL_SOURCE ?? '/usr/src/lin
 export type Way = 'ipxe' | 'debian' | 'tiny';
 export const ALL_WAYS: Way[] = ['ipxe', 'debian', 'tiny'];
 export const WAY_TITLE: Record<Way, string> = { ipxe: 'iPXE', debian: 'inetboot debian', tiny: 'inetboot tiny' };
-/** INETBOOT_BENCH_WAYS=ipxe,tiny: only these ways (a quicker look); unset, all of them. */
-export function waysFromEnv(): Way[] {
-  const want = process.env.INETBOOT_BENCH_WAYS;
-  if (!want) return ALL_WAYS;
-  const ways = ALL_WAYS.filter((w) => want.split(',').includes(w));
-  if (ways.length === 0) throw new Error(`INETBOOT_BENCH_WAYS=${want}: name some of ${ALL_WAYS.join(', ')}`);
-  return ways;
+/** A subset of ALL named in the environment variable NAME (comma-separated, each by KEY), for a
+ * quicker look; unset, all of them. A list that names none of them is an error. */
+export function subsetFromEnv<T>(name: string, all: readonly T[], key: (t: T) => string): T[] {
+  const want = process.env[name];
+  if (!want) return [...all];
+  const names = want.split(',');
+  const some = all.filter((t) => names.includes(key(t)));
+  if (some.length === 0) throw new Error(`${name}=${want}: name some of ${all.map(key).join(', ')}`);
+  return some;
 }
+
+/** INETBOOT_BENCH_WAYS=ipxe,tiny: only these ways. */
+export const waysFromEnv = (): Way[] => subsetFromEnv('INETBOOT_BENCH_WAYS', ALL_WAYS, (w) => w);
 
 /** What every medium boots: URLs on the bench's server, as the guest reaches it. */
 export interface Target {

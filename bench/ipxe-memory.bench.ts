@@ -17,7 +17,6 @@
  * Not a test: it asserts nothing. It writes test-output/bench/ipxe-memory.{md,json} and every
  * console log (ipxe-memory-WAY-MMIB.console.log).
  */
-import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'vitest';
@@ -26,6 +25,7 @@ import { fetchDebianPackage } from '../src/pipeline/preboot/kernel-package.js';
 import { bootAndWatch } from '../src/qemu/boot.js';
 import { startNginx } from '../test/helpers/nginx.js';
 import { outputDir } from '../test/helpers/paths.js';
+import { sha256 } from '../test/helpers/target.js';
 import { IPXE_PACKAGE, WAY_TITLE, wayIso, waysFromEnv, type Target, type Way } from './ipxe-media.js';
 
 const OUT = outputDir('bench');
@@ -45,8 +45,6 @@ interface Probe {
   why: string;
   log: string;
 }
-
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 it("the smallest -m that reaches the Debian installer's first screen: iPXE and inetboot", async () => {
   const pkg = await fetchDebianPackage(INSTALLER_PACKAGE, defaultCacheDir());

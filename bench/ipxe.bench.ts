@@ -29,7 +29,7 @@
  * console log (ipxe-*.console.log, and ipxe-*.timed.log: each line with the seconds its first
  * byte and its newline came) and the media, and prints the tables.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'vitest';
@@ -39,8 +39,8 @@ import { fetchDebianPackage } from '../src/pipeline/preboot/kernel-package.js';
 import { bootAndWatch, DEFAULT_NETWORK, type ConsoleInput, type LineTime } from '../src/qemu/boot.js';
 import { accessLogRequests, startNginx } from '../test/helpers/nginx.js';
 import { outputDir } from '../test/helpers/paths.js';
-import { TARGET_MARKER, writeTargetFiles } from '../test/helpers/target.js';
-import { ALL_WAYS, IPXE_PACKAGE, ipxeTypedLine, WAY_TITLE, wayIso, waysFromEnv, type Target, type Way } from './ipxe-media.js';
+import { sha256, TARGET_MARKER, writeTargetFiles } from '../test/helpers/target.js';
+import { ALL_WAYS, IPXE_PACKAGE, ipxeTypedLine, subsetFromEnv, WAY_TITLE, wayIso, waysFromEnv, type Target, type Way } from './ipxe-media.js';
 
 const OUT = outputDir('bench');
 /** Rounds of every boot; the tables show medians (INETBOOT_BENCH_ROUNDS, default 3; 0: the media
@@ -73,8 +73,7 @@ const ALL_ROWS: Row[] = [
 ];
 const rowKey = (r: Row) => `${r.initrd}-${r.firmware}-${r.latencyMs}ms`;
 /** INETBOOT_BENCH_ROWS=small-bios-0ms,...: only these rows (rowKey names them). */
-const ROWS: Row[] = process.env.INETBOOT_BENCH_ROWS ? ALL_ROWS.filter((r) => process.env.INETBOOT_BENCH_ROWS!.split(',').includes(rowKey(r))) : ALL_ROWS;
-if (ROWS.length === 0) throw new Error(`INETBOOT_BENCH_ROWS=${process.env.INETBOOT_BENCH_ROWS}: name some of ${ALL_ROWS.map(rowKey).join(', ')}`);
+const ROWS: Row[] = subsetFromEnv('INETBOOT_BENCH_ROWS', ALL_ROWS, rowKey);
 
 /** A line that ends a stage: the first console line (after the previous stage's) that starts
  * with, or matches, `line`; `at` says whether its first character or its newline counts. When
@@ -139,7 +138,6 @@ interface Boot {
   log: string;
 }
 
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const median = (v: number[]): number | null => {
   if (v.length === 0) return null;
   const s = [...v].sort((a, b) => a - b);
