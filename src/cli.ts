@@ -25,6 +25,9 @@ import { PREBOOT_BACKENDS } from './config/schema.js';
 import { smokeCommand } from './commands/smoke.js';
 import { makeCacheDiskCommand } from './commands/make-cache-disk.js';
 import { publishCommand } from './commands/publish.js';
+import { serveCommand } from './commands/serve.js';
+import { doctorCommand } from './commands/doctor.js';
+import { DEFAULT_PORT, GUEST_HOST } from './serve/server.js';
 import { DEFAULT_KEEP } from './pipeline/publish/versions.js';
 import { VERSION } from './version.js';
 
@@ -201,8 +204,39 @@ export function buildProgram(io: Io, signal?: AbortSignal): Command {
       io.stdout(await publishCommand(root, opts, ctx()));
     });
 
+  program
+    .command('serve')
+    .description('serve a directory over HTTP on 127.0.0.1, for trying an ISO or a published tree in QEMU (not for production)')
+    .argument('<dir>', 'the directory to serve')
+    .option('--port <n>', `TCP port on 127.0.0.1 (default: ${DEFAULT_PORT}, the port of the example config); 0 picks a free one`)
+    .addHelpText('after', SERVE_HELP)
+    .action(async (dir, opts) => serveCommand(dir, opts, ctx(), io.stdout));
+
+  program
+    .command('doctor')
+    .description('show, for every command, the tools it needs and whether they are installed (with the apt-get line), whether QEMU could use KVM, and the size of the cache')
+    .option('--json', 'print the report as one JSON object')
+    .option('--cache-dir <dir>', 'the cache to measure (default: $XDG_CACHE_HOME/inetboot or ~/.cache/inetboot)')
+    .addHelpText('after', '\nExit 0 when every command has what it needs, 1 when something is missing (named on stderr,\nwith the Debian packages and the apt-get line that installs them).\nExample:\n  inetboot doctor\n  inetboot doctor --json | jq -r .apt_get')
+    .action(async (opts) => {
+      await doctorCommand(opts, ctx(), io.stdout);
+    });
+
   return program;
 }
+
+const SERVE_HELP = `
+Listens on 127.0.0.1 only: other machines cannot reach it. A QEMU guest with user networking
+(what smoke uses) reaches this machine's 127.0.0.1 as ${GUEST_HOST}, so the guest's URLs are
+http://${GUEST_HOST}:PORT/... Both URLs are printed on stdout at start; one access-log line per
+request (method, path, status, body bytes) goes to stderr. GET and HEAD, byte ranges, ETag and
+Last-Modified (304); paths that leave DIR ("..", or a symbolic link out of it) are refused (403);
+a directory is a plain-text listing. Runs until Ctrl-C or SIGTERM, then exits 0.
+For production, use any real web server or CDN (README, "Serving"; examples/nginx/inetboot.conf).
+Example:
+  inetboot serve www --port 8080
+  # in inetboot.yaml: kernel: http://${GUEST_HOST}:8080/linux
+`;
 
 const STICK_HELP = `
 One stick that boots and caches (--cache-partition SIZE): the same hybrid ISO (BIOS and UEFI),

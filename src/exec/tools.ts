@@ -94,6 +94,23 @@ function exists(path: string): boolean {
   }
 }
 
+/** How tools are looked for: the machine's PATH and files, or a fake one in tests. */
+export interface ToolLookup {
+  program(name: string): string | undefined;
+  /** True when the file (an absolute path of TOOLS) is there and readable. */
+  file(path: string): boolean;
+}
+
+export function hostLookup(env: NodeJS.ProcessEnv = process.env): ToolLookup {
+  return { program: (name) => findProgram(name, env), file: exists };
+}
+
+/** Where a program or file of TOOLS is on this machine, or undefined when it is missing. */
+export function locate(name: string, lookup: ToolLookup = hostLookup()): string | undefined {
+  if (!name.startsWith('/')) return lookup.program(name);
+  return lookup.file(name) ? name : undefined;
+}
+
 export interface ToolNeed {
   /** A program name, or an absolute file path, of TOOLS. */
   name: string;
@@ -111,7 +128,7 @@ export function needs(...names: string[]): ToolNeed[] {
 
 /** Throws one MissingToolError that lists every missing tool and the packages to install. */
 export function checkTools(list: ToolNeed[]): void {
-  const missing = list.filter((n) => (n.name.startsWith('/') ? !exists(n.name) : !findProgram(n.name)));
+  const missing = list.filter((n) => locate(n.name) === undefined);
   if (missing.length === 0) return;
   throw new MissingToolError(missing.map((n) => ({ name: n.name, pkg: packageOf(n.name) ?? 'unknown', reason: n.reason })));
 }

@@ -15,12 +15,15 @@ import { closeSync, constants, fstatSync, openSync, statSync, unlinkSync } from 
 import { basename, dirname, join } from 'node:path';
 import { OperationError } from '../errors.js';
 import { run } from '../exec/run.js';
+import { needs } from '../exec/tools.js';
 import type { Logger } from '../log.js';
 import { resolveTarget } from './output.js';
 
 /** flock(1)'s exit code when the lock is taken (set with --conflict-exit-code). */
 const BUSY = 75;
 export const DEFAULT_LOCK_WAIT_S = 30;
+/** What every config edit runs (flock(1)); `inetboot doctor` lists it. */
+export const LOCK_TOOLS = needs('flock');
 
 export function lockPathFor(path: string): string {
   const target = resolveTarget(path);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { throwIfAborted, UsageError } from '../errors.js';
-import { checkTools } from '../exec/tools.js';
+import { checkTools, type ToolNeed } from '../exec/tools.js';
 import { replaceFile, writeFileReplacing } from '../files/replace.js';
 import { trackTemp, untrackTemp } from '../files/temp.js';
 import type { Logger } from '../log.js';
@@ -18,10 +18,20 @@ import { CACHE_FOLDER, CACHE_LABEL, FAT_CACHE_TOOLS, writeFatCache } from './cac
 import type { CachePartition } from './cache-partition.js';
 import { ISO_PATHS, ISO_TOOLS, makeIso } from './iso.js';
 import { renderMenu } from './menu.js';
-import { BACKENDS, checkPrebootSettings, preparePreboot, type Preboot, type PrebootSettings } from './preboot/backend.js';
+import { BACKENDS, checkPrebootSettings, preparePreboot, type Preboot, type PrebootBackend, type PrebootSettings } from './preboot/backend.js';
 
 export { DEBIAN_BACKEND_TOOLS, DEFAULT_KERNEL_PACKAGE } from './preboot/backend.js';
 export type { Preboot, PrebootSettings } from './preboot/backend.js';
+
+/** Every tool build-iso runs with this backend: checked before any work, and listed by `inetboot doctor`. */
+export function buildIsoNeeds(backend: PrebootBackend, cachePartition: boolean): ToolNeed[] {
+  return [...ISO_TOOLS, ...BACKENDS[backend].tools, ...(cachePartition ? FAT_CACHE_TOOLS : [])];
+}
+
+/** Every tool build-preboot runs with this backend. */
+export function prebootNeeds(backend: PrebootBackend): ToolNeed[] {
+  return BACKENDS[backend].tools;
+}
 
 export interface BuildOptions {
   config: Config;
@@ -51,7 +61,7 @@ export async function buildIso(opts: BuildOptions): Promise<BuildResult> {
   const settings = opts.preboot ?? { backend: 'debian' };
   if (config.entries.length === 0) throw new UsageError('the config has no entries: add one with "inetboot add-entry"');
   checkPrebootSettings(settings, config);
-  checkTools([...ISO_TOOLS, ...BACKENDS[settings.backend].tools, ...(opts.cachePartitionBytes ? FAT_CACHE_TOOLS : [])]);
+  checkTools(buildIsoNeeds(settings.backend, Boolean(opts.cachePartitionBytes)));
 
   const workDir = makeWorkDir('inetboot-build-');
   try {
@@ -144,7 +154,7 @@ export interface PrebootFilesResult {
 export async function buildPrebootFiles(opts: { config: Config; outDir: string; cacheDir: string; preboot: PrebootSettings; logger: Logger; signal?: AbortSignal }): Promise<PrebootFilesResult> {
   const { logger, signal } = opts;
   checkPrebootSettings(opts.preboot, opts.config);
-  checkTools(BACKENDS[opts.preboot.backend].tools);
+  checkTools(prebootNeeds(opts.preboot.backend));
   const workDir = makeWorkDir('inetboot-preboot-');
   try {
     logger.step(`preparing the preboot (${opts.preboot.backend} backend)`);

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { run, type RunCtx } from '../exec/run.js';
-import { checkTools, needs } from '../exec/tools.js';
+import { checkTools, needs, type ToolNeed } from '../exec/tools.js';
 import { checkOutputFile, resolveTarget } from '../files/output.js';
 import { replaceFile } from '../files/replace.js';
 import type { Logger } from '../log.js';
@@ -83,6 +83,11 @@ export function passBootOn(image: string): void {
 /** What writeFatCache() runs. */
 export const FAT_CACHE_TOOLS = needs('mkfs.vfat', 'mmd');
 
+/** What make-cache-disk runs for a file system. */
+export function cacheDiskNeeds(fs: CacheFs): ToolNeed[] {
+  return fs === 'vfat' ? FAT_CACHE_TOOLS : needs('mkfs.ext4');
+}
+
 /**
  * A new FAT file system of `bytes` (a whole number of KiB) as the file `path`, which must not
  * exist: labelled INETBOOT, an empty inetboot-cache/ folder, boot code that passes the boot on.
@@ -99,7 +104,7 @@ export async function makeCacheDisk(opts: CacheDiskOptions): Promise<{ path: str
   const { path, bytes, fs, logger, signal } = opts;
   checkOutputFile(path, 'the image', 'cache.img');
   if (existsSync(resolveTarget(path)) && !opts.force) throw new UsageError(`${path} exists: remove it, or pass --force to replace it`);
-  checkTools(fs === 'vfat' ? FAT_CACHE_TOOLS : needs('mkfs.ext4'));
+  checkTools(cacheDiskNeeds(fs));
   mkdirSync(dirname(path), { recursive: true });
   await replaceFile(
     path,

@@ -16,7 +16,12 @@ export const DAEMON_SOURCE = join(PACKAGE_ROOT, 'daemon');
 export const DAEMON_TOOLS = needs('make', 'gcc', 'pkg-config');
 
 /** The development packages the build needs, by pkg-config name. */
-const DEV_PACKAGES: Record<string, string> = { fuse3: 'libfuse3-dev', libcurl: 'libcurl4-openssl-dev', libzstd: 'libzstd-dev', libcrypto: 'libssl-dev' };
+export const DAEMON_LIBRARIES: Record<string, string> = { fuse3: 'libfuse3-dev', libcurl: 'libcurl4-openssl-dev', libzstd: 'libzstd-dev', libcrypto: 'libssl-dev' };
+
+/** True when pkg-config knows the library, i.e. its -dev package is installed. */
+export async function hasLibrary(lib: string, ctx: RunCtx = {}): Promise<boolean> {
+  return (await run('pkg-config', ['--exists', lib], { ...ctx, okExitCodes: [0, 1] })).exitCode === 0;
+}
 
 export interface BlockdBuild {
   daemon: string;
@@ -37,9 +42,8 @@ async function sourceKey(ctx: RunCtx): Promise<string> {
 
 export async function buildBlockd(cacheDir: string, ctx: RunCtx = {}): Promise<BlockdBuild> {
   const missing: { name: string; pkg: string; reason: string }[] = [];
-  for (const [lib, pkg] of Object.entries(DEV_PACKAGES)) {
-    const r = await run('pkg-config', ['--exists', lib], { ...ctx, okExitCodes: [0, 1] });
-    if (r.exitCode !== 0) missing.push({ name: `${lib} (pkg-config)`, pkg, reason: 'the block daemon is built against it' });
+  for (const [lib, pkg] of Object.entries(DAEMON_LIBRARIES)) {
+    if (!(await hasLibrary(lib, ctx))) missing.push({ name: `${lib} (pkg-config)`, pkg, reason: 'the block daemon is built against it' });
   }
   if (missing.length > 0) throw new MissingToolError(missing);
   const dir = join(cacheDir, 'blockd', await sourceKey(ctx));

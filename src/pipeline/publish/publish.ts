@@ -40,6 +40,9 @@ import { buildProfile } from './profile.js';
 import { CONTENT_KINDS, recordVersion, VERSIONS_DIR } from './versions.js';
 import { checkRootDir } from './root.js';
 
+/** What publish runs, checked before any work (the daemon's libraries are checked when it is built). */
+export const PUBLISH_TOOLS = [...needs('mksquashfs', 'busybox', 'depmod', 'ldd', 'sync', 'flock'), ...DAEMON_TOOLS];
+
 export const DEFAULT_BLOCK_SIZE = 256 * 1024;
 export const MIN_BLOCK_SIZE = 64 * 1024;
 export const MAX_BLOCK_SIZE = 1024 * 1024;
@@ -122,7 +125,7 @@ export async function withTreeLock<T>(out: string, work: () => Promise<T>, opts:
 }
 
 export async function publish(opts: PublishOptions): Promise<PublishResult> {
-  checkTools([...needs('mksquashfs', 'busybox', 'depmod', 'ldd', 'sync', 'flock'), ...DAEMON_TOOLS]);
+  checkTools(PUBLISH_TOOLS);
   const kernel = checkRootDir(opts.root);
   return withTreeLock(opts.out, () => publishLocked(opts, kernel), opts);
 }
