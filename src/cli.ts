@@ -27,6 +27,8 @@ import { makeCacheDiskCommand } from './commands/make-cache-disk.js';
 import { publishCommand } from './commands/publish.js';
 import { serveCommand } from './commands/serve.js';
 import { doctorCommand } from './commands/doctor.js';
+import { DEMO_DIR, demoCommand } from './commands/demo.js';
+import { runCommand } from './commands/run.js';
 import { DEFAULT_PORT, GUEST_HOST } from './serve/server.js';
 import { DEFAULT_KEEP } from './pipeline/publish/versions.js';
 import { VERSION } from './version.js';
@@ -48,6 +50,8 @@ export type { Io };
 const processIo: Io = {
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
+  stderrIsTTY: process.stderr.isTTY === true,
+  terminal: { input: process.stdin, write: (b) => process.stdout.write(b) },
 };
 
 function configOption(): Option {
@@ -66,7 +70,7 @@ export function buildProgram(io: Io, signal?: AbortSignal): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
 
-  const ctx = (): CommandContext => ({ log: consoleLogger(io, program.opts()), signal });
+  const ctx = (): CommandContext => ({ log: consoleLogger(io, { ...program.opts(), tty: io.stderrIsTTY }), signal });
 
   program
     .command('init')
@@ -132,10 +136,10 @@ export function buildProgram(io: Io, signal?: AbortSignal): Command {
     .option('--kernel-source <dir|tarball>', 'kernel-source backend: a Linux source tree, e.g. /usr/src/linux-source-6.1.tar.xz')
     .option('--buildroot-dir <dir>', 'buildroot backend: a Buildroot source tree')
     .addOption(jobsOption())
+    .option('--json', 'print what was built as one JSON object (path, kind, bytes, sha256, cache partition, preboot, entries) instead of the path')
     .addHelpText('after', STICK_HELP + BACKENDS_HELP)
     .action(async (opts) => {
-      const out = await buildIsoCommand({ ...opts, prebootBackend: opts.prebootBackend ?? opts.backend }, ctx());
-      io.stdout(out + '\n');
+      await buildIsoCommand({ ...opts, prebootBackend: opts.prebootBackend ?? opts.backend }, ctx(), io.stdout);
     });
 
   program
@@ -149,10 +153,10 @@ export function buildProgram(io: Io, signal?: AbortSignal): Command {
     .option('--buildroot-dir <dir>', 'buildroot backend: a Buildroot source tree')
     .addOption(jobsOption())
     .option('--cache-dir <dir>', 'where builds and downloaded packages are kept (default: $XDG_CACHE_HOME/inetboot or ~/.cache/inetboot)')
+    .option('--json', 'print one JSON object (kernel, initramfs, backend, description, sizes) instead of the two paths')
     .addHelpText('after', BACKENDS_HELP)
     .action(async (opts) => {
-      const r = await buildPrebootCommand({ ...opts, backend: opts.prebootBackend ?? opts.backend }, ctx());
-      io.stdout(`${r.kernel}\n${r.initramfs}\n`);
+      await buildPrebootCommand({ ...opts, backend: opts.prebootBackend ?? opts.backend }, ctx(), io.stdout);
     });
 
   program
@@ -166,10 +170,28 @@ export function buildProgram(io: Io, signal?: AbortSignal): Command {
     .option('--log <file>', 'save the serial console here (default: <iso>.console.log)')
     .option('--fail-on <text>', 'stop early and fail when this text appears (may be repeated)', collect, [])
     .option('--memory <MiB>', 'guest memory', '1024')
-    .addHelpText('after', '\nExit 0 when the text appears, 1 when it does not (timeout, QEMU exited, or a --fail-on text),\n2 on bad usage. The console log is saved either way.')
+    .option('--screenshot <file.png>', 'save a PNG of the VGA screen when the text appears, a --fail-on text appears or the time is up (the guest gets a VGA card)')
+    .option('--json', 'print the outcome as one JSON object on stdout (also when the boot failed)')
+    .option('--junit <file>', 'write the outcome as a JUnit XML report (one test case) for CI services')
+    .addHelpText('after', SMOKE_HELP)
     .action(async (iso, opts) => {
-      await smokeCommand(iso, opts, ctx());
+      await smokeCommand(iso, opts, ctx(), io.stdout);
     });
+
+  program
+    .command('run')
+    .description('boot an ISO in QEMU with its serial console in this terminal (keys go to the guest; Ctrl-] leaves)')
+    .argument('<image>', 'ISO to boot (or, with --usb, a USB stick image)')
+    .option('--uefi', 'boot with UEFI firmware (OVMF) instead of BIOS')
+    .option('--usb', 'boot the image as a USB stick instead of a CD; its writes are discarded')
+    .option('--serve <dir>', `serve DIR on 127.0.0.1 while the guest runs: the guest reaches it as http://${GUEST_HOST}:PORT/`)
+    .option('--port <n>', `with --serve: the TCP port (default: ${DEFAULT_PORT}, the example config's); 0 picks a free one`)
+    .option('--cache-disk <img>', 'plug in this image as a USB cache stick (made by make-cache-disk); the guest writes to it')
+    .option('--memory <MiB>', 'guest memory', '1024')
+    .option('--display', 'also show the VGA screen in a window (needs a graphical session)')
+    .option('--log <file>', 'also write the console to this file')
+    .addHelpText('after', RUN_HELP)
+    .action(async (image, opts) => runCommand(image, opts, ctx(), io.terminal));
 
   program
     .command('make-cache-disk')
@@ -222,8 +244,50 @@ export function buildProgram(io: Io, signal?: AbortSignal): Command {
       await doctorCommand(opts, ctx(), io.stdout);
     });
 
+  program
+    .command('demo')
+    .description("see a medium work: Debian 12's network installer served from 127.0.0.1, the example config built into an ISO, booted headless in QEMU to the installer's first screen")
+    .option('-o, --output <dir>', 'folder for everything it makes: www/ (the served files), inetboot.yaml, inetboot.iso, console.log, screen.png', DEMO_DIR)
+    .option('--uefi', 'boot with UEFI firmware (OVMF) instead of BIOS')
+    .option('--port <n>', `TCP port on 127.0.0.1 to serve the installer on (default: ${DEFAULT_PORT}, the example config's); 0 picks a free one`)
+    .option('--timeout <seconds>', 'give up after this many seconds of booting', '600')
+    .option('--cache-dir <dir>', 'where downloaded Debian packages are kept (default: $XDG_CACHE_HOME/inetboot or ~/.cache/inetboot)')
+    .addHelpText('after', DEMO_HELP)
+    .action(async (opts) => demoCommand(opts, ctx()));
+
   return program;
 }
+
+const RUN_HELP = `
+The terminal is in raw mode while the guest runs: Ctrl-C, Ctrl-D and Tab reach the guest, as
+on a real serial console. Ctrl-] stops QEMU and ends inetboot (exit 0); so does the guest
+powering off or rebooting. QEMU runs under TCG with user networking (as smoke does), so the
+guest reaches this machine's 127.0.0.1 as ${GUEST_HOST}.
+Example:
+  inetboot run demo/inetboot.iso --serve demo/www
+  inetboot run stick.img --usb --uefi --cache-disk cache.img
+`;
+
+const DEMO_HELP = `
+The installer is Debian's own, unmodified: the text-mode kernel and initrd of the package
+debian-installer-12-netboot-amd64, fetched with apt-get download (from this machine's apt
+sources) into the cache. Its sha256 is computed then and pinned in the demo's inetboot.yaml,
+which is examples/inetboot.yaml with that one entry changed. The boot succeeds when the
+installer's help line "<Tab> moves; <Space> selects; <Enter> activates buttons" appears on the
+serial console (exit 0); the console log and a screenshot are kept either way. About 2 to 5
+minutes without KVM.
+`;
+
+const SMOKE_HELP = `
+Exit 0 when the text appears, 1 when it does not (timeout, QEMU exited, or a --fail-on text),
+2 on bad usage. The console log is saved either way, and so are --screenshot, --json and
+--junit (except after bad usage, when nothing boots). --json's object has: ok, reason (marker,
+fail-text, timeout, qemu-exited), matched, expect, image, medium (cd, usb), firmware (bios,
+uefi), elapsed_s, console_log, screenshot, screenshot_error, qemu_exit_code, last_lines.
+Example (CI):
+  inetboot smoke inetboot.iso --expect 'login:' --uefi --screenshot uefi.png \\
+    --junit smoke-uefi.xml --json > smoke-uefi.json
+`;
 
 const SERVE_HELP = `
 Listens on 127.0.0.1 only: other machines cannot reach it. A QEMU guest with user networking
@@ -315,6 +379,14 @@ export async function main(argv: string[], io: Io = processIo, signal?: AbortSig
  * once (files/temp.ts). Children still running when Node exits are killed.
  */
 export async function runCli(argv: string[]): Promise<number> {
+  // A reader that stops early (`inetboot list --json | head -1`) closes the pipe: the rest of
+  // the output has nowhere to go, which is not an error of the command (as with cat or ls).
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      stream.destroy();
+    });
+  }
   const controller = new AbortController();
   const handlers = (Object.keys(INTERRUPT_EXIT) as InterruptSignal[]).map((sig) => {
     const handler = () => {

@@ -12,3 +12,6 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
   return join(base, 'inetboot');
 }
+
+/** The example config that `inetboot init` documents and `inetboot demo` boots. */
+export const EXAMPLE_CONFIG = join(PACKAGE_ROOT, 'examples', 'inetboot.yaml');

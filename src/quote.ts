@@ -253,3 +253,25 @@ export function grubLinuxArgs(kernelPath: string, params: readonly KernelParam[]
   checkLength(Buffer.byteLength(written), maxBytes, `the kernel command line GRUB writes ("BOOT_IMAGE=${kernelPath}" included)`);
   return words;
 }
+
+// ---------------------------------------------------------------------------------------
+// XML text (the JUnit report of `inetboot smoke --junit`)
+
+/**
+ * Characters XML 1.0 cannot hold at all, not even as a character reference: C0 controls other
+ * than tab, newline and carriage return, lone surrogates, U+FFFE and U+FFFF.
+ */
+const XML_UNWRITABLE_RE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/gu;
+
+/**
+ * Text for an XML attribute value or element content: `& < > " '` written as entities. Unlike
+ * the functions above it does not refuse what it cannot write: what goes into a report is a
+ * guest's console output, which is reported as it came, so a character XML cannot hold becomes
+ * U+FFFD (the replacement character) instead. Newlines and tabs stay as they are in content;
+ * in attributes give only single-line text.
+ */
+export function xmlText(s: string): string {
+  return s.replace(XML_UNWRITABLE_RE, '\ufffd').replace(/[&<>"']/g, (c) => XML_ENTITIES[c]!);
+}
+
+const XML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };

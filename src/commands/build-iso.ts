@@ -1,8 +1,11 @@
 import { resolve } from 'node:path';
 import { loadConfig, requireEntries } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { sha256File } from '../files/hash.js';
 import { checkOutputFile } from '../files/output.js';
 import { defaultCacheDir } from '../paths.js';
-import { buildIso } from '../pipeline/build.js';
+import { buildIso, type BuildResult } from '../pipeline/build.js';
+import { CACHE_LABEL } from '../pipeline/cache-disk.js';
 import { parseCachePartitionSize } from '../pipeline/cache-partition.js';
 import type { PrebootBackend } from '../pipeline/preboot/backend.js';
 import { prebootSettings } from './build-preboot.js';
@@ -23,10 +26,15 @@ export interface BuildIsoOptions {
   kernelSource?: string;
   buildrootDir?: string;
   jobs?: number;
+  /** Print a JSON object (buildIsoJson) on stdout instead of the path. */
+  json?: boolean;
 }
 
-/** Builds the ISO (or the USB stick image); returns the path written (printed on stdout for scripts). */
-export async function buildIsoCommand(opts: BuildIsoOptions, ctx: CommandContext): Promise<string> {
+/**
+ * Builds the ISO (or the USB stick image) and prints, for scripts, the path written or with
+ * --json one object that says what was built.
+ */
+export async function buildIsoCommand(opts: BuildIsoOptions, ctx: CommandContext, out: (s: string) => void): Promise<void> {
   const cachePartitionBytes = opts.cachePartition === undefined ? undefined : parseCachePartitionSize(opts.cachePartition);
   const fallback = cachePartitionBytes ? DEFAULT_STICK : DEFAULT_ISO;
   const output = opts.output ?? fallback;
@@ -44,5 +52,20 @@ export async function buildIsoCommand(opts: BuildIsoOptions, ctx: CommandContext
     logger: ctx.log,
     signal: ctx.signal,
   });
-  return result.output;
+  out(opts.json ? JSON.stringify(await buildIsoJson(result, config), null, 2) + '\n' : result.output + '\n');
+}
+
+/** build-iso --json: what a pipeline needs to keep, check or boot the image (README, "Machine-readable output"). */
+export async function buildIsoJson(r: BuildResult, config: Config): Promise<Record<string, unknown>> {
+  return {
+    output: r.output,
+    kind: r.cachePartition ? 'usb-stick' : 'iso',
+    bytes: r.isoBytes,
+    sha256: await sha256File(r.output),
+    cache_partition: r.cachePartition ? { number: r.cachePartition.number, offset: r.cachePartition.offset, bytes: r.cachePartition.bytes, label: CACHE_LABEL } : null,
+    preboot: { backend: r.preboot.backend, description: r.preboot.description, kernel_bytes: r.preboot.kernelBytes, initramfs_bytes: r.preboot.initramfsBytes },
+    entries: config.entries.map((e) => ({ id: e.id, title: e.title })),
+    default: config.default ?? config.entries[0]?.id ?? null,
+    workdir: r.workDir ?? null,
+  };
 }

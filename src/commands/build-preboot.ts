@@ -37,17 +37,27 @@ export interface BuildPrebootOptions extends PrebootFlags {
   config: string;
   output: string;
   cacheDir?: string;
+  /** Print a JSON object on stdout instead of the two paths. */
+  json?: boolean;
 }
 
-export async function buildPrebootCommand(opts: BuildPrebootOptions, ctx: CommandContext): Promise<PrebootFilesResult> {
+/** Builds DIR/vmlinuz and DIR/preboot.img; prints their paths, or with --json one object. */
+export async function buildPrebootCommand(opts: BuildPrebootOptions, ctx: CommandContext, out: (s: string) => void): Promise<PrebootFilesResult> {
   checkOutputDir(opts.output, '-o');
   const { config } = await loadConfig(opts.config);
-  return buildPrebootFiles({
+  const settings = prebootSettings(config, opts.config, opts);
+  const r = await buildPrebootFiles({
     config,
     outDir: resolve(opts.output),
     cacheDir: resolve(opts.cacheDir ?? defaultCacheDir()),
-    preboot: prebootSettings(config, opts.config, opts),
+    preboot: settings,
     logger: ctx.log,
     signal: ctx.signal,
   });
+  out(
+    opts.json
+      ? JSON.stringify({ kernel: r.kernel, initramfs: r.initramfs, backend: settings.backend, description: r.description, kernel_bytes: r.kernelBytes, initramfs_bytes: r.initramfsBytes }, null, 2) + '\n'
+      : `${r.kernel}\n${r.initramfs}\n`,
+  );
+  return r;
 }

@@ -1,15 +1,12 @@
 /** `inetboot init`: write the commented example config. */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { withFileLock } from '../files/lock.js';
 import { checkOutputFile, resolveTarget } from '../files/output.js';
 import { writeFileReplacing } from '../files/replace.js';
-import { PACKAGE_ROOT } from '../paths.js';
+import { EXAMPLE_CONFIG } from '../paths.js';
 import type { CommandContext } from './context.js';
-
-export const EXAMPLE_CONFIG = join(PACKAGE_ROOT, 'examples', 'inetboot.yaml');
 
 export async function initCommand(opts: { config: string; force?: boolean }, ctx: CommandContext): Promise<void> {
   checkOutputFile(opts.config, 'the config', 'inetboot.yaml');

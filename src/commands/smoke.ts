@@ -4,14 +4,18 @@
  * --cache-partition) in QEMU's snapshot mode, so that the boot's writes (the cache) do not
  * change the image. CI jobs call this to prove that a built ISO boots (exit 0: the text appeared;
  * 1: it did not, or a --fail-on text appeared, or QEMU exited; 2: bad usage), and keep the
- * console log (default `<iso>.console.log`) as an artifact either way.
+ * console log (default `<iso>.console.log`) as an artifact either way. With --screenshot, a
+ * PNG of the VGA screen at the outcome; with --json, one object on stdout (src/qemu/report.ts),
+ * also when the boot failed; with --junit, a JUnit XML file for CI services.
  */
 import { statSync } from 'node:fs';
 import { BootFailedError, UsageError } from '../errors.js';
 import { relevantOutput } from '../exec/run.js';
 import { checkTools } from '../exec/tools.js';
 import { checkOutputFile } from '../files/output.js';
+import { writeFileReplacing } from '../files/replace.js';
 import { bootAndWatch, qemuNeeds, type BootResult } from '../qemu/boot.js';
+import { junitXml, smokeReport, type SmokeReport } from '../qemu/report.js';
 import type { CommandContext } from './context.js';
 
 export interface SmokeOptions {
@@ -25,11 +29,17 @@ export interface SmokeOptions {
   failOn: string[];
   /** MiB, as typed. */
   memory: string;
+  /** A PNG of the VGA screen at the marker or the failure. */
+  screenshot?: string;
+  /** Print the report as one JSON object on stdout. */
+  json?: boolean;
+  /** Write the report as JUnit XML here. */
+  junit?: string;
 }
 
 const TAIL_LINES = 20;
 
-export async function smokeCommand(iso: string, opts: SmokeOptions, ctx: CommandContext): Promise<BootResult> {
+export async function smokeCommand(iso: string, opts: SmokeOptions, ctx: CommandContext, out: (s: string) => void): Promise<SmokeReport> {
   const { log } = ctx;
   let isFile = false;
   try {
@@ -50,6 +60,11 @@ export async function smokeCommand(iso: string, opts: SmokeOptions, ctx: Command
 
   const logFile = opts.log ?? `${iso}.console.log`;
   checkOutputFile(logFile, '--log', 'console.log');
+  if (opts.screenshot !== undefined) {
+    if (!/\.png$/i.test(opts.screenshot)) throw new UsageError(`--screenshot: name a .png file, got "${opts.screenshot}"`);
+    checkOutputFile(opts.screenshot, '--screenshot', 'screen.png');
+  }
+  if (opts.junit !== undefined) checkOutputFile(opts.junit, '--junit', 'smoke.xml');
   checkTools(qemuNeeds(opts.uefi));
 
   const firmware = opts.uefi ? 'UEFI' : 'BIOS';
@@ -65,14 +80,25 @@ export async function smokeCommand(iso: string, opts: SmokeOptions, ctx: Command
     logger: log,
     signal: ctx.signal,
     onLine: (line) => log.debug(`console| ${line}`),
+    screenshot: opts.screenshot,
   });
 
   const secs = (result.elapsedMs / 1000).toFixed(1);
+  if (result.screenshot) log.info(`screenshot: ${result.screenshot}`);
+  if (result.screenshotError) log.warn(`no screenshot: ${result.screenshotError}`);
+  else if (opts.screenshot && !result.screenshot) log.warn('no screenshot: QEMU had exited');
+  const report = smokeReport(result, { expect: opts.expect, image: iso, usb: opts.usb, uefi: opts.uefi });
+  const failure = result.ok ? '' : failureMessage(result, opts.expect, timeoutS, secs);
+  if (opts.junit !== undefined) {
+    await writeFileReplacing(opts.junit, junitXml(report, failure), { signal: ctx.signal });
+    log.info(`JUnit report: ${opts.junit}`);
+  }
+  if (opts.json) out(JSON.stringify(report, null, 2) + '\n');
   if (result.ok) {
     log.info(`marker found after ${secs} s (console log: ${logFile})`);
-    return result;
+    return report;
   }
-  throw new BootFailedError(failureMessage(result, opts.expect, timeoutS, secs), {
+  throw new BootFailedError(failure, {
     hint: result.reason === 'timeout' ? 'a slow machine may need a larger --timeout; the console log shows how far the boot got' : undefined,
   });
 }

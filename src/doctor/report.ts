@@ -14,6 +14,7 @@ import { PREBOOT_BACKENDS, type PrebootBackend } from '../pipeline/preboot/backe
 import { DAEMON_LIBRARIES, hasLibrary } from '../pipeline/publish/daemon.js';
 import { PUBLISH_TOOLS } from '../pipeline/publish/publish.js';
 import { qemuNeeds } from '../qemu/boot.js';
+import { demoNeeds } from '../demo/installer.js';
 
 /** A library the block daemon is built against, found with pkg-config (its -dev package). */
 interface LibraryNeed {
@@ -48,10 +49,14 @@ export function commandNeeds(): CommandNeeds[] {
     ...PREBOOT_BACKENDS.map((b) => ({ command: withBackend('build-preboot', b), tools: prebootNeeds(b) })),
     { command: 'smoke', tools: qemuNeeds(false) },
     { command: 'smoke --uefi', tools: qemuNeeds(true) },
+    { command: 'run', tools: qemuNeeds(false) },
+    { command: 'run --uefi', tools: qemuNeeds(true) },
     { command: 'make-cache-disk', tools: cacheDiskNeeds('vfat') },
     { command: 'make-cache-disk --fs ext4', tools: cacheDiskNeeds('ext4') },
     { command: 'publish', tools: PUBLISH_TOOLS, libraries: daemonLibraries },
     { command: 'serve', tools: [] },
+    { command: 'demo', tools: demoNeeds(false) },
+    { command: 'demo --uefi', tools: demoNeeds(true) },
   ];
 }
 

@@ -16,6 +16,7 @@
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { appendFileSync, createWriteStream } from 'node:fs';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { execa } from 'execa';
 import { abortReason, MissingToolError, ToolFailedError } from '../errors.js';
@@ -220,6 +221,8 @@ export interface SpawnLongOptions {
   pkg?: string;
   /** When it fires, the process is stopped (SIGTERM, then SIGKILL). */
   signal?: AbortSignal;
+  /** Sockets handed to the process as its file descriptors 3, 4, ... */
+  passSockets?: Socket[];
 }
 
 /**
@@ -238,9 +241,9 @@ export function spawnLong(cmd: string, args: readonly string[], opts: SpawnLongO
     cwd: opts.cwd,
     env: opts.env,
     // stdin stays an open pipe: QEMU's `-serial stdio` reads it, and EOF there is harmless.
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe', ...(opts.passSockets ?? [])],
     detached: true,
-  });
+  }) as ChildProcessByStdio<Writable, Readable, Readable>;
   let running = true;
   const pid = child.pid;
   if (pid !== undefined) live.add(pid);
@@ -334,8 +337,6 @@ export interface LongBuildOptions {
   logger?: Logger;
   /** Picks what is being built from an output line ("CC drivers/net/virtio_net.o" -> that), or undefined. */
   progress?: (line: string) => string | undefined;
-  /** Seconds between progress lines. */
-  everyS?: number;
   /** Lowers the build's CPU priority (`nice -n 10`): the machine stays usable while it runs. */
   nice?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -378,9 +379,8 @@ export async function longBuild(cmd: string, args: readonly string[], opts: Long
     const proc = spawnLong(prog, argv, { cwd: opts.cwd, env: opts.env, logger: opts.logger, signal: opts.signal });
     proc.child.stdout.on('data', onData);
     proc.child.stderr.on('data', onData);
-    timer = setInterval(() => {
-      opts.logger?.info(`  ${elapsed(Date.now() - started)}${current ? `: ${current}` : ''}`);
-    }, (opts.everyS ?? 15) * 1000);
+    // Offered every second; the logger shows it as a status line or a line every few seconds.
+    timer = setInterval(() => opts.logger?.progress(`${cmd}: ${elapsed(Date.now() - started)}${current ? `: ${current}` : ''}`), 1000);
     const { code, signal } = await proc.exited;
     if (opts.signal && (await abortedSoon(opts.signal, signal))) throw abortReason(opts.signal);
     if (tail) tailLines.push(tail);
@@ -390,6 +390,7 @@ export async function longBuild(cmd: string, args: readonly string[], opts: Long
     }
   } finally {
     clearInterval(timer);
+    opts.logger?.progress('');
     await new Promise<void>((resolve) => log.end(resolve));
   }
 }

@@ -52,7 +52,7 @@ export interface BuildResult {
   isoBytes: number;
   /** With cachePartitionBytes: where the cache partition is in the output. */
   cachePartition?: CachePartition;
-  preboot: { description: string; kernelBytes: number; initramfsBytes: number };
+  preboot: { backend: PrebootBackend; description: string; kernelBytes: number; initramfsBytes: number };
   workDir?: string;
 }
 
@@ -96,7 +96,7 @@ export async function buildIso(opts: BuildOptions): Promise<BuildResult> {
       output: opts.output,
       isoBytes: bytes,
       cachePartition,
-      preboot: { description: preboot.description, kernelBytes: statSync(preboot.kernel).size, initramfsBytes: preboot.initramfs.length },
+      preboot: { backend: settings.backend, description: preboot.description, kernelBytes: statSync(preboot.kernel).size, initramfsBytes: preboot.initramfs.length },
       workDir: opts.keepWorkdir ? workDir : undefined,
     };
   } finally {

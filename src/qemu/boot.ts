@@ -31,12 +31,14 @@
  */
 import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { abortReason, OperationError } from '../errors.js';
 import { spawnLong, type LongProcess } from '../exec/run.js';
 import { checkTools, needs, type ToolNeed } from '../exec/tools.js';
+import { replaceFile } from '../files/replace.js';
 import type { Logger } from '../log.js';
+import { qmpArgs, screendump } from './screenshot.js';
 
 export const QEMU = 'qemu-system-x86_64';
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
@@ -85,6 +87,22 @@ export interface BootOptions {
   input?: ConsoleInput[];
   /** Stops the boot (QEMU is ended) and makes bootAndWatch throw the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * A PNG of the VGA screen is written here when the boot ends on its marker, a fail text or
+   * the timeout (not when QEMU exited by itself). The boot gets a VGA card for it
+   * (src/qemu/screenshot.ts).
+   */
+  screenshot?: string;
+  /**
+   * Pictures taken during the boot: each `file` (PNG) when its `when` text has appeared on the
+   * console, after the previous one's (README's pictures, scripts/screenshots.sh; the demo).
+   */
+  shots?: ScreenShot[];
+}
+
+export interface ScreenShot {
+  when: string;
+  file: string;
 }
 
 export interface ConsoleInput {
@@ -111,6 +129,25 @@ export interface BootResult {
   stderr: string;
   /** The last 50 console lines, ANSI escapes removed (the unfinished last line included). */
   lastLines: string[];
+  /** The PNG written, when a screenshot was asked for and could be taken. */
+  screenshot?: string;
+  /** Why the screenshot asked for was not written. */
+  screenshotError?: string;
+  /** The `shots` whose text appeared: each written, or why not. */
+  shots: { file: string; error?: string }[];
+}
+
+/**
+ * The screen as `png`: QEMU writes a temporary file beside it, renamed when complete. A failure
+ * is reported, not thrown: the boot's own outcome matters more than its picture.
+ */
+async function takeScreenshot(qmpSocket: string, png: string, signal?: AbortSignal): Promise<{ screenshot?: string; screenshotError?: string }> {
+  try {
+    await replaceFile(resolve(png), (tmp) => screendump(qmpSocket, tmp), { signal });
+    return { screenshot: png };
+  } catch (e) {
+    return { screenshotError: (e as Error).message };
+  }
 }
 
 /** Removes ANSI/VT100 escape sequences and control characters other than newline and tab. */
@@ -292,13 +329,16 @@ export function qemuArgs(opts: {
   network?: string[];
   extraArgs?: string[];
   isoBootIndex?: number;
+  /** A VGA card; with `window`, shown in a window of QEMU's default display (GTK or SDL). */
+  vga?: 'headless' | 'window';
 }): string[] {
   const args = [
     '-machine', 'q35,accel=tcg',
     '-m', String(opts.memoryMiB),
     '-smp', '1',
     '-nodefaults',
-    '-display', 'none',
+    ...(opts.vga === 'window' ? [] : ['-display', 'none']),
+    ...(opts.vga ? ['-vga', 'std'] : []),
     // signal=off: a Ctrl-C typed on the serial console is not taken as "quit QEMU"
     '-chardev', 'stdio,id=console,signal=off',
     '-serial', 'chardev:console',
@@ -329,6 +369,51 @@ export function qemuArgs(opts: {
 
 const STDERR_KEEP = 64 * 1024;
 
+/** What a QEMU run needs besides its process: its arguments and the temporary files made for them. */
+export interface Machine {
+  args: string[];
+  /** The QMP socket, when one was asked for (screenshots). */
+  qmpSocket?: string;
+  /** Removes the temporary files (OVMF's variable store, the QMP socket's folder). */
+  dispose(): void;
+}
+
+export type MachineOptions = Pick<BootOptions, 'iso' | 'usbStick' | 'snapshot' | 'direct' | 'uefi' | 'memoryMiB' | 'network' | 'extraArgs' | 'isoBootIndex'> & {
+  /** A QMP socket for screendump (src/qemu/screenshot.ts), with a VGA card. */
+  qmp?: boolean;
+  /** A VGA card in a window. */
+  window?: boolean;
+};
+
+/** The arguments of one QEMU run, with a fresh copy of OVMF's variable store for UEFI. */
+export function prepareMachine(opts: MachineOptions): Machine {
+  const tempDir = opts.uefi || opts.qmp ? mkdtempSync(join(tmpdir(), 'inetboot-qemu-')) : undefined;
+  let uefiVars: string | undefined;
+  try {
+    if (opts.uefi) {
+      uefiVars = join(tempDir!, 'OVMF_VARS.fd');
+      copyFileSync(OVMF_VARS, uefiVars);
+    }
+    const qmpSocket = opts.qmp ? join(tempDir!, 'qmp.socket') : undefined;
+    const args = qemuArgs({
+      iso: opts.iso,
+      usbStick: opts.usbStick,
+      snapshot: opts.snapshot,
+      direct: opts.direct,
+      memoryMiB: opts.memoryMiB ?? DEFAULT_MEMORY_MIB,
+      uefiVars,
+      network: opts.network,
+      extraArgs: [...(qmpSocket ? qmpArgs(qmpSocket) : []), ...(opts.extraArgs ?? [])],
+      isoBootIndex: opts.isoBootIndex,
+      vga: opts.window ? 'window' : opts.qmp ? 'headless' : undefined,
+    });
+    return { args, qmpSocket, dispose: () => tempDir && rmSync(tempDir, { recursive: true, force: true }) };
+  } catch (e) {
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
 /**
  * Boots the ISO (or USB stick, or kernel) and resolves when `expect` appears on the serial console (ok), a `failOn` text
  * appears, the timeout passes, or QEMU exits. QEMU is ended on every path before this settles.
@@ -338,33 +423,23 @@ export async function bootAndWatch(opts: BootOptions): Promise<BootResult> {
   if (opts.expect === '') throw new OperationError('bootAndWatch: the expect text is empty');
   checkTools(qemuNeeds(opts.uefi));
 
-  let tempDir: string | undefined;
-  let uefiVars: string | undefined;
-  if (opts.uefi) {
-    tempDir = mkdtempSync(join(tmpdir(), 'inetboot-ovmf-'));
-    uefiVars = join(tempDir, 'OVMF_VARS.fd');
-    copyFileSync(OVMF_VARS, uefiVars);
-  }
   mkdirSync(dirname(opts.logFile), { recursive: true });
   // Written synchronously chunk by chunk: the log is complete up to the last byte even if
   // this process is killed.
   const logFd = openSync(opts.logFile, 'w');
-
-  const args = qemuArgs({
-    iso: opts.iso,
-    usbStick: opts.usbStick,
-    snapshot: opts.snapshot,
-    direct: opts.direct,
-    memoryMiB: opts.memoryMiB ?? DEFAULT_MEMORY_MIB,
-    uefiVars,
-    network: opts.network,
-    extraArgs: opts.extraArgs,
-    isoBootIndex: opts.isoBootIndex,
-  });
+  let machine: Machine;
+  try {
+    machine = prepareMachine({ ...opts, qmp: opts.screenshot !== undefined || (opts.shots ?? []).length > 0 });
+  } catch (e) {
+    closeSync(logFd);
+    throw e;
+  }
+  const { args, qmpSocket } = machine;
   const watcher = new ConsoleWatcher(opts.expect, opts.failOn ?? [], opts.onLine);
   const start = performance.now();
   let proc: LongProcess | undefined;
   let logOpen = true;
+  let shotsTaken = Promise.resolve<{ file: string; error?: string }[]>([]);
   const cleanups: (() => void)[] = [];
   try {
     proc = spawnLong(QEMU, args, { logger: opts.logger, signal: opts.signal });
@@ -390,9 +465,20 @@ export async function bootAndWatch(opts: BootOptions): Promise<BootResult> {
       };
       const steps = [...(opts.input ?? [])];
       let stepWatcher = steps[0] ? new ConsoleWatcher(steps[0].when) : undefined;
+      const shots = [...(opts.shots ?? [])];
+      let shotWatcher = shots[0] ? new ConsoleWatcher(shots[0].when) : undefined;
       p.child.stdout.on('data', (chunk: Buffer) => {
         if (logOpen) writeSync(logFd, chunk);
         if (settled) return;
+        if (shotWatcher?.push(chunk) && qmpSocket) {
+          const { file } = shots.shift()!;
+          // One QMP client at a time: each picture waits for the one before.
+          shotsTaken = shotsTaken.then(async (done) => {
+            const r = await takeScreenshot(qmpSocket, file, opts.signal);
+            return [...done, { file, ...(r.screenshotError ? { error: r.screenshotError } : {}) }];
+          });
+          shotWatcher = shots[0] ? new ConsoleWatcher(shots[0].when) : undefined;
+        }
         // One step per chunk at most: the next step's text must come after this one's.
         if (stepWatcher?.push(chunk)) {
           p.child.stdin.write(steps.shift()!.send);
@@ -421,11 +507,13 @@ export async function bootAndWatch(opts: BootOptions): Promise<BootResult> {
       }
     });
 
+    const shotsDone = await shotsTaken;
+    const shot = opts.screenshot !== undefined && qmpSocket && outcome.kind !== 'exited' && outcome.kind !== 'aborted' && !opts.signal?.aborted ? await takeScreenshot(qmpSocket, opts.screenshot!, opts.signal) : {};
     const exit = await p.stop();
     // QEMU runs in a process group of its own (exec/run.ts), so a Ctrl-C in the terminal
     // reaches only inetboot, which aborts the signal: an aborted signal decides the outcome.
     if (opts.signal?.aborted) throw abortReason(opts.signal);
-    const base = { logFile: opts.logFile, stderr, lastLines: watcher.lastLines(50), exitCode: exit.code };
+    const base = { logFile: opts.logFile, stderr, lastLines: watcher.lastLines(50), exitCode: exit.code, shots: shotsDone, ...shot };
     switch (outcome.kind) {
       case 'match':
         return {
@@ -447,6 +535,6 @@ export async function bootAndWatch(opts: BootOptions): Promise<BootResult> {
     if (proc?.running) await proc.stop({ signal: 'SIGKILL' }).catch(() => undefined);
     logOpen = false;
     closeSync(logFd);
-    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    machine.dispose();
   }
 }

@@ -3,6 +3,7 @@
  * kernel package, cached), BusyBox and kexec from the host. Reads the ISO and the preboot
  * initramfs back instead of comparing bytes.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -129,11 +130,39 @@ describe('build-iso (real grub-mkrescue, xorriso, Debian packages)', () => {
     }
   });
 
-  it('builds the same initramfs bytes again from the same inputs', async () => {
+  it('builds the same initramfs bytes again from the same inputs; --json says what it built, on stdout alone', async () => {
     const iso2 = join(dir, 'again.iso');
-    const r = await cli('build-iso', '-c', cfg, '-o', iso2);
+    const r = await cli('build-iso', '-c', cfg, '-o', iso2, '--json');
     expect(r.code).toBe(0);
     expect((await isoExtract(iso2, '/boot/inetboot/preboot.img')).equals(prebootImg)).toBe(true);
+    const built = JSON.parse(r.stdout);
+    expect(built).toEqual({
+      output: iso2,
+      kind: 'iso',
+      bytes: statSync(iso2).size,
+      sha256: createHash('sha256').update(readFileSync(iso2)).digest('hex'),
+      cache_partition: null,
+      preboot: { backend: 'debian', description: expect.stringContaining('Debian'), kernel_bytes: (await isoExtract(iso2, '/boot/inetboot/vmlinuz')).length, initramfs_bytes: prebootImg.length },
+      entries: [{ id: 'debian', title: 'Debian 12 installer' }, { id: 'pinned', title: `It's "pinned"` }],
+      default: 'debian',
+      workdir: null,
+    });
+  }, scaled(300_000));
+
+  it('build-preboot --json: the same preboot as the ISO holds, its paths and sizes in one JSON object', async () => {
+    const out = join(dir, 'preboot-json');
+    const r = await cli('build-preboot', '-c', cfg, '-o', out, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const built = JSON.parse(r.stdout);
+    expect(built).toEqual({
+      kernel: join(out, 'vmlinuz'),
+      initramfs: join(out, 'preboot.img'),
+      backend: 'debian',
+      description: expect.stringContaining('Debian'),
+      kernel_bytes: statSync(join(out, 'vmlinuz')).size,
+      initramfs_bytes: prebootImg.length,
+    });
+    expect(readFileSync(built.initramfs).equals(prebootImg)).toBe(true);
   }, scaled(300_000));
 
   it('refuses an output that is a directory or a device before building anything (exit 2)', async () => {

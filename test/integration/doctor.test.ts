@@ -44,7 +44,7 @@ describe('inetboot doctor', () => {
     expect(r.stdout).toMatch(/^  MISSING\s+xorriso\s+xorriso\s/m);
     expect(r.stdout).toMatch(/^build-iso \(debian backend, the default\): \d+ missing$/m);
     expect(r.stderr).toMatch(/^inetboot: error: missing tools:$/m);
-    expect(r.stderr).toContain('  grub-mkrescue (Debian package grub-common): lays out the bootable ISO; needed by build-iso\n');
+    expect(r.stderr).toContain('  grub-mkrescue (Debian package grub-common): lays out the bootable ISO; needed by build-iso; demo\n');
     const apt = r.stderr.split('\n').find((l) => l.startsWith('hint: install them: apt-get install '));
     expect(apt, r.stderr).toBeDefined();
     expect(apt!.split(' ')).toEqual(expect.arrayContaining(['grub-common', 'xorriso']));

@@ -12,17 +12,20 @@ import { checkTools } from '../../src/exec/tools.js';
 import { AnsiStripper, bootAndWatch, ConsoleWatcher, stripAnsi } from '../../src/qemu/boot.js';
 import { bin, spawnBin } from '../helpers/cli.js';
 import { outputDir } from '../helpers/paths.js';
+import { readPng } from '../helpers/png.js';
 import { scaled } from '../helpers/timeouts.js';
 
 const MARKER = 'SMOKE-MARKER-42';
 
-// GRUB runs these top-level commands with no menu. `insmod serial` is not strictly needed (the
+// GRUB runs these top-level commands with no menu. Output goes to the serial port and to the
+// screen (`console`), so that a screenshot shows the marker too (the same `terminal_output` as
+// inetboot's menus, grub-templates/serial.cfg). `insmod serial` is not strictly needed (the
 // `serial` command loads its module on demand on both BIOS and UEFI; tried) but states the
 // dependency. `sleep 600` keeps the guest alive so that only the runner can end the boot.
 const GRUB_CFG = `insmod serial
 serial --unit=0 --speed=115200
 terminal_input serial
-terminal_output serial
+terminal_output serial console
 echo '${MARKER}'
 sleep 600
 `;
@@ -113,7 +116,9 @@ describe('bootAndWatch and `inetboot smoke` with a real GRUB ISO', () => {
         console.log(`${fw.toUpperCase()} GRUB marker after ${(r.elapsedMs / 1000).toFixed(2)} s`);
         expect(r).toMatchObject({ ok: true, reason: 'marker', matched: MARKER, logFile: logOf(`marker-${fw}`) });
         expect(readFileSync(r.logFile, 'utf8')).toContain(MARKER);
-        expect(r.lastLines).toContain(MARKER);
+        // On UEFI the line holds the marker twice: GRUB's `console` output is OVMF's console,
+        // which OVMF mirrors to the serial port next to GRUB's own serial output.
+        expect(r.lastLines.some((l) => l.includes(MARKER))).toBe(true);
       },
       scaled(180_000),
     );
@@ -181,7 +186,53 @@ describe('bootAndWatch and `inetboot smoke` with a real GRUB ISO', () => {
         const r = await cli.smoke({ iso, expect: MARKER, timeout: String(scaled(120)) });
         expect(r.stderr).toMatch(/marker found after \d+\.\d s/);
         expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toBe('');
         expect(readFileSync(`${iso}.console.log`, 'utf8')).toContain(MARKER);
+      },
+      scaled(180_000),
+    );
+
+    it(
+      '--screenshot, --json and --junit when the marker appears (BIOS): a PNG of the text screen, one JSON object on stdout, a passing JUnit case',
+      async () => {
+        const [png, junit, log] = [join(out, 'cli-ok-bios.png'), join(out, 'cli-ok-bios.junit.xml'), logOf('cli-ok-bios')];
+        for (const f of [png, junit]) rmSync(f, { force: true });
+        const r = await cli.smoke({ iso, expect: MARKER, timeout: String(scaled(120)), log, screenshot: png, junit, json: true });
+        expect(r.code, r.stderr).toBe(0);
+        const report = JSON.parse(r.stdout);
+        expect(report).toMatchObject({ ok: true, reason: 'marker', matched: MARKER, expect: MARKER, image: iso, medium: 'cd', firmware: 'bios', console_log: log, screenshot: png, screenshot_error: null });
+        expect(report.elapsed_s).toBeGreaterThan(0);
+        expect(report.last_lines).toContain(MARKER);
+        // SeaBIOS leaves the VGA card in its 80x25 text mode, which QEMU draws 720x400.
+        const pic = readPng(png);
+        expect(pic).toMatchObject({ width: 720, height: 400 });
+        expect(pic.colours).toBeGreaterThanOrEqual(2);
+        expect(pic.foreground).toBeGreaterThan(0.005);
+        const xml = readFileSync(junit, 'utf8');
+        expect(xml).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="inetboot smoke" tests="1" failures="0"/);
+        expect(xml).toContain('<testcase classname="inetboot.smoke" name="smoke-marker.iso (BIOS, CD)"');
+        expect(xml).not.toContain('<failure');
+        expect(xml).toContain(`[[ATTACHMENT|${png}]]`);
+      },
+      scaled(180_000),
+    );
+
+    it(
+      '--screenshot, --json and --junit when the boot fails (UEFI, a --fail-on text): exit 1, the report on stdout all the same, a failing JUnit case',
+      async () => {
+        const [png, junit, log] = [join(out, 'cli-fail-uefi.png'), join(out, 'cli-fail-uefi.junit.xml'), logOf('cli-fail-uefi')];
+        for (const f of [png, junit]) rmSync(f, { force: true });
+        const r = await cli.smoke({ iso, expect: 'NEVER', failOn: [MARKER], timeout: String(scaled(120)), log, screenshot: png, junit, json: true, uefi: true });
+        expect(r.code, r.stderr).toBe(1);
+        expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, reason: 'fail-text', matched: MARKER, firmware: 'uefi', screenshot: png });
+        // OVMF's graphics console is 1280x800 on QEMU's std VGA.
+        const pic = readPng(png);
+        expect(pic).toMatchObject({ width: 1280, height: 800 });
+        expect(pic.foreground).toBeGreaterThan(0.005);
+        const xml = readFileSync(junit, 'utf8');
+        expect(xml).toContain('failures="1"');
+        expect(xml).toContain(`<failure type="fail-text" message="boot failed: &quot;${MARKER}&quot; appeared on the console after`);
+        expect(xml).toContain(`  | ${MARKER}`);
       },
       scaled(180_000),
     );
@@ -211,10 +262,13 @@ describe('bootAndWatch and `inetboot smoke` with a real GRUB ISO', () => {
         [{ timeout: '0' }, '--timeout'],
         [{ memory: '1.5' }, '--memory'],
         [{ memory: '0' }, '--memory'],
+        [{ screenshot: join(out, 'screen.ppm') }, '--screenshot: name a .png file'],
+        [{ screenshot: join(out, 'screen.png'), junit: out, json: true }, '--junit'],
       ] as const) {
         const r = await c.smoke({ iso, expect: MARKER, ...opts });
         expect(r.code, JSON.stringify(opts)).toBe(2);
         expect(r.stderr).toContain(message);
+        expect(r.stdout).toBe('');
       }
     });
 
@@ -252,6 +306,9 @@ interface SmokeArgs {
   log?: string;
   uefi?: boolean;
   memory?: string;
+  screenshot?: string;
+  junit?: string;
+  json?: boolean;
 }
 function smokeArgv(a: SmokeArgs): string[] {
   return [
@@ -261,6 +318,9 @@ function smokeArgv(a: SmokeArgs): string[] {
     ...(a.log ? ['--log', a.log] : []),
     ...(a.uefi ? ['--uefi'] : []),
     ...(a.memory ? ['--memory', a.memory] : []),
+    ...(a.screenshot ? ['--screenshot', a.screenshot] : []),
+    ...(a.junit ? ['--junit', a.junit] : []),
+    ...(a.json ? ['--json'] : []),
   ];
 }
 

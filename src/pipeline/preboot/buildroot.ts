@@ -58,7 +58,7 @@ export async function buildWithBuildroot(opts: { buildrootDir: string; cacheDir:
   await longBuild('make', ['-C', brDir, `BR2_EXTERNAL=${BR2_EXTERNAL_TREE}`, `O=${out}`, BUILDROOT_DEFCONFIG], { logFile, logger, signal: opts.signal });
   // Buildroot refuses a top-level -j; BR2_JLEVEL is its own parallelism setting (0 = all cores).
   const jobs = opts.jobs === undefined ? [] : [`BR2_JLEVEL=${opts.jobs}`];
-  await longBuild('make', ['-C', brDir, `O=${out}`, ...jobs], { logFile, logger, signal: opts.signal, nice: true, progress: buildrootProgress, everyS: 30 });
+  await longBuild('make', ['-C', brDir, `O=${out}`, ...jobs], { logFile, logger, signal: opts.signal, nice: true, progress: buildrootProgress });
   const images = join(out, 'images');
   const bzImage = join(images, 'bzImage');
   const rootfs = ROOTFS_IMAGES.map((f) => join(images, f)).find((p) => existsSync(p));

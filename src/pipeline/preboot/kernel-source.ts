@@ -16,7 +16,7 @@
  *   tinyconfig turns off), so every `=y` of the fragment is checked in the final .config.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { OperationError, UsageError } from '../../errors.js';
@@ -26,6 +26,7 @@ import type { Logger } from '../../log.js';
 import { PACKAGE_ROOT } from '../../paths.js';
 import { elapsed, longBuild, run, type RunCtx } from '../../exec/run.js';
 import { replaceDirectory } from '../../files/replace.js';
+import { sha256File, sha256Hex } from '../../files/hash.js';
 
 export const LINUX_FRAGMENT = join(PACKAGE_ROOT, 'buildroot-overlay', 'board', 'inetboot', 'linux.config');
 /** Debian's source package: `apt-get install linux-source-6.1`. */
@@ -57,12 +58,6 @@ export function missingSymbols(fragment: string, finalConfig: string): string[] 
   return requiredSymbols(fragment).filter((s) => !set.has(s));
 }
 
-async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
 /**
  * What identifies the source: a tarball by its bytes; a directory by its path and its top
  * Makefile (version lines). Edits elsewhere in a source directory are not noticed: delete
@@ -71,7 +66,7 @@ async function sha256File(path: string): Promise<string> {
 async function sourceIdentity(source: string): Promise<string> {
   const st = statSync(source);
   if (st.isFile()) return `tarball ${await sha256File(source)}`;
-  return `directory ${realpathSync(source)} ${createHash('sha256').update(readFileSync(join(source, 'Makefile'))).digest('hex')}`;
+  return `directory ${realpathSync(source)} ${sha256Hex(readFileSync(join(source, 'Makefile')))}`;
 }
 
 export async function kernelCacheKey(source: string, fragment: string, ctx: RunCtx = {}): Promise<string> {

@@ -19,8 +19,7 @@
  * manifest is renamed into place only after the rest is on disk (sync), so a crash or a full
  * disk leaves the previous version whole and bootable.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { throwIfAborted, UsageError } from '../../errors.js';
@@ -39,6 +38,7 @@ import { parseIndex } from './index-file.js';
 import { buildProfile } from './profile.js';
 import { CONTENT_KINDS, recordVersion, VERSIONS_DIR } from './versions.js';
 import { checkRootDir } from './root.js';
+import { sha256File, sha256Hex } from '../../files/hash.js';
 
 /** What publish runs, checked before any work (the daemon's libraries are checked when it is built). */
 export const PUBLISH_TOOLS = [...needs('mksquashfs', 'busybox', 'depmod', 'ldd', 'sync', 'flock'), ...DAEMON_TOOLS];
@@ -96,12 +96,6 @@ export function parseBlockSize(text: string): number {
   return bytes;
 }
 
-async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
 /** Puts a file into DIR/KIND/SHA256 (unless it is there, with that content) and names it. */
 async function putContent(out: string, kind: (typeof CONTENT_KINDS)[number], from: string, signal?: AbortSignal): Promise<ManifestFile> {
   const sha256 = await sha256File(from);
@@ -154,7 +148,6 @@ async function publishLocked(opts: PublishOptions, kernel: ReturnType<typeof che
         const pct = /(\d+)%\s*$/.exec(line)?.[1];
         return pct === undefined ? undefined : `${pct}% of the files`;
       },
-      everyS: 10,
     });
     throwIfAborted(signal);
 
@@ -195,7 +188,7 @@ async function publishLocked(opts: PublishOptions, kernel: ReturnType<typeof che
     await writeFileReplacing(join(opts.out, MANIFEST_NAME), text, { signal });
     return {
       manifest: MANIFEST_NAME,
-      sha256: createHash('sha256').update(text).digest('hex'),
+      sha256: sha256Hex(text),
       ...manifest,
       blocks_added: counts.blocks_added,
       blocks_reused: counts.blocks_reused,

@@ -12,7 +12,7 @@
  * kept manifest and index is checked against its sha256 before what it names is trusted: a
  * tree that does not check out is refused, and nothing is removed.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../files/hash.js';
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { OperationError } from '../../errors.js';
@@ -27,7 +27,7 @@ export const DEFAULT_KEEP = 2;
 export const CONTENT_KINDS = ['index', 'kernel', 'miniroot', 'profile'] as const;
 const SHA = /^[0-9a-f]{64}$/;
 
-const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+const sha256 = sha256Hex;
 
 export interface HistoryLine {
   sha256: string;
