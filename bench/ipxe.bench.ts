@@ -18,12 +18,13 @@
  * Rows: the marker initrd (about 1 MB) and a 200 MB one (the marker initrd, then an uncompressed
  * cpio of 200 MB of random bytes), BIOS and UEFI; with INETBOOT_BENCH_LATENCY=1 also the 200 MB
  * initrd on BIOS with QEMU's filter-buffer on the NIC's netdev (packets held and released every
- * 25 ms each way: about 50 ms added to a round trip at most). Each boot: seconds from QEMU's
+ * 25 ms each way: about 50 ms added to a round trip at most; a batching link, not a faithful
+ * one: bench/delayed-link.ts is the start of a better one). Each boot: seconds from QEMU's
  * start to TARGET-MARKER-OK on ttyS0, and the initrd's throughput as nginx saw it (bytes over
  * $request_time). INETBOOT_BENCH_ROUNDS rounds (default 3), every way of every row in each
  * round, the ways' order turned by one each round; the tables show medians, the JSON each
- * round. The stage budget comes from the host's time of every console line (ConsoleWatcher in
- * src/qemu/boot.ts) in round 1 of the small initrd; STAGES says which line ends each stage.
+ * round. The stage budgets come from the host's time of every console line (ConsoleWatcher in
+ * src/qemu/boot.ts) in round 1 of each row; STAGES says which line ends each stage.
  *
  * Not a test: it asserts nothing about speed. It writes test-output/bench/ipxe.{md,json}, every
  * console log (ipxe-*.console.log, and ipxe-*.timed.log: each line with the seconds its first
@@ -46,7 +47,7 @@ const OUT = outputDir('bench');
 /** Rounds of every boot; the tables show medians (INETBOOT_BENCH_ROUNDS, default 3; 0: the media
  * and their sizes only, no boot). */
 const ROUNDS = Number(process.env.INETBOOT_BENCH_ROUNDS ?? 3);
-/** The 200 MB row at 50 ms as well (slow: its boots take minutes). */
+/** The 200 MB row at +50 ms as well (slow: iPXE's boot takes minutes there). */
 const WITH_LATENCY = process.env.INETBOOT_BENCH_LATENCY === '1';
 /** One -m for every boot: the 200 MB initrd is held twice in the preboot (tmpfs, kexec's copy)
  * and twice in the target (the initrd and the files it unpacks to). */
@@ -89,8 +90,9 @@ interface Boundary {
  * The stages, each ended by a console line (null: the loader has no such step; its time falls to
  * the next stage). Lines the preboot prints: init's `say "preboot started"`, net.sh's
  * `say "DHCP on ..."` (after load_drivers) and `say "network: ..."` (the lease applied),
- * fetch.sh's `say "downloading URL"`, boot.sh's `say "loading kernel ..."` (after every download
- * was verified: the download stage includes the sha256 checks) and `say "starting ..."` (after
+ * fetch.sh's `say "downloading URL"` and `say "checking the sha256 of URL"` (the initrd's ends
+ * the download stage, which so includes the kernel's small sha256), boot.sh's
+ * `say "loading kernel ..."` (after every download was verified) and `say "starting ..."` (after
  * kexec -l). iPXE's: "iPXE initialising devices...ok" (its drivers probe the NIC), its dhcp
  * command's "Configuring (net0 ...)...... ok", and one "URL... ok" line per download, written
  * before and after it. iPXE has no separate load: it places the images when `boot` runs, so its
@@ -107,10 +109,11 @@ const STAGES: { stage: string; inetboot: Boundary | null; ipxe: Boundary | null 
   { stage: 'DHCP', inetboot: { line: 'inetboot: network: ', at: 'start' }, ipxe: { line: 'Configuring (net', at: 'end' } },
   { stage: 'lease until first download', inetboot: { line: 'inetboot: downloading ', at: 'start' }, ipxe: { line: /^http:\/\/\S+\/vmlinuz/, at: 'start', server: 'first-start' } },
   {
-    stage: 'download (inetboot: and sha256)',
-    inetboot: { line: 'inetboot: loading kernel with command line', at: 'start' },
+    stage: 'downloads (inetboot: and the kernel\'s sha256)',
+    inetboot: { line: /^inetboot: checking the sha256 of \S+\/target[^/\s]*\.img/, at: 'start' },
     ipxe: { line: /^http:\/\/\S+\/target[^/\s]*\.img/, at: 'end', server: 'last-end' },
   },
+  { stage: 'sha256 of the initrd', inetboot: { line: 'inetboot: loading kernel with command line', at: 'start' }, ipxe: null },
   { stage: 'kexec load', inetboot: { line: 'inetboot: starting ', at: 'start' }, ipxe: null },
   { stage: 'hand-off until "Linux version"', inetboot: { line: /Linux version /, at: 'start' }, ipxe: { line: /Linux version /, at: 'start' } },
   { stage: 'target until marker', inetboot: { line: TARGET_MARKER, at: 'start' }, ipxe: { line: TARGET_MARKER, at: 'start' } },
@@ -306,24 +309,28 @@ it('inetboot (debian, tiny) against iPXE: small and 200 MB initrd, BIOS and UEFI
       ) as Partial<Record<Way, { median_seconds: number | null; median_initrd_mbps: number | null; rounds: Boot[] }>>;
       return { initrd: row.initrd, firmware: row.firmware, latency_ms: row.latencyMs, ways };
     });
-    // The stage budget: round 1 of the small initrd, each firmware.
-    const budget = (['bios', 'uefi'] as Firmware[]).flatMap((firmware) =>
-      WAYS.map((w) => {
-        const b = boots.get(`${rowKey({ initrd: 'small', firmware, latencyMs: 0 })} ${w}`)?.[0];
-        return { firmware, way: w, stages: b?.stages ?? STAGES.map(() => null), from_server: b?.stagesFromServer ?? STAGES.map(() => false) };
-      }),
-    );
+    // The stage budgets: round 1 of every row, one table per initrd and link.
+    const budgets = [...new Set(ROWS.map((r) => `${r.initrd} ${r.latencyMs}`))].map((group) => {
+      const [initrd, latency] = group.split(' ') as [Size, string];
+      const columns = ROWS.filter((r) => r.initrd === initrd && r.latencyMs === Number(latency)).flatMap((row) =>
+        WAYS.map((w) => {
+          const b = boots.get(`${rowKey(row)} ${w}`)?.[0];
+          return { firmware: row.firmware, way: w, stages: b?.stages ?? STAGES.map(() => null), from_server: b?.stagesFromServer ?? STAGES.map(() => false) };
+        }),
+      );
+      return { initrd, latency_ms: Number(latency), columns };
+    });
 
     const report = {
       rounds: ROUNDS,
       memory_mib: MEMORY_MIB,
-      machine: 'QEMU q35, TCG, 1 CPU, virtio-net on user networking; nginx on 127.0.0.1',
+      machine: 'QEMU q35, TCG, 1 CPU, virtio-net on user networking (rows with added latency: QEMU filter-buffer); nginx on 127.0.0.1',
       ipxe_package: ipxeVersion,
       target: { kernel_bytes: statSync(join(www, 'vmlinuz')).size, initrds },
       sizes,
       rows,
       stage_names: STAGES.map((s) => s.stage),
-      stage_budget: budget,
+      stage_budgets: budgets,
     };
     writeFileSync(join(OUT, 'ipxe.json'), `${JSON.stringify(report, null, 2)}\n`);
 
@@ -347,13 +354,15 @@ it('inetboot (debian, tiny) against iPXE: small and 200 MB initrd, BIOS and UEFI
         `iPXE on UEFI is ipxe.efi chainloaded by GRUB, driven by typing its commands on the serial console after Ctrl-B (this build takes no script from GRUB on EFI); ` +
         `its time includes the prompt and the typing. A "-" is a boot that failed in some round (see ipxe.json).`,
       '',
-      `### Stage budget (round 1, small initrd; seconds, from the host's time of each console line)`,
-      '',
-      `| stage | ${budget.map((b) => `${WAY_TITLE[b.way]} ${b.firmware.toUpperCase()}`).join(' | ')} |`,
-      `|---|${budget.map(() => '---:').join('|')}|`,
-      ...STAGES.map((st, i) => `| ${st.stage} | ${budget.map((b) => `${s(b.stages[i], 2)}${b.from_server[i] ? '*' : ''}`).join(' | ')} |`),
-      `| total | ${budget.map((b) => s(b.stages.some((v) => v !== null) ? b.stages.reduce<number>((n, v) => n + (v ?? 0), 0) : null, 2)).join(' | ')} |`,
-      '',
+      ...budgets.flatMap(({ initrd, latency_ms, columns }) => [
+        `### Stage budget: ${initrd === 'small' ? 'small' : '200 MB'} initrd, ${latency_ms ? `+${latency_ms} ms RTT` : 'direct'} (round 1; seconds, from the host's time of each console line)`,
+        '',
+        `| stage | ${columns.map((b) => `${WAY_TITLE[b.way]} ${b.firmware.toUpperCase()}`).join(' | ')} |`,
+        `|---|${columns.map(() => '---:').join('|')}|`,
+        ...STAGES.map((st, i) => `| ${st.stage} | ${columns.map((b) => `${s(b.stages[i], 2)}${b.from_server[i] ? '*' : ''}`).join(' | ')} |`),
+        `| total | ${columns.map((b) => s(b.stages.some((v) => v !== null) ? b.stages.reduce<number>((n, v) => n + (v ?? 0), 0) : null, 2)).join(' | ')} |`,
+        '',
+      ]),
       'A "-" stage: the line that ends it was not on the console (iPXE has no load step of its own, and on BIOS prints nothing on the serial port: ' +
         "Debian's ipxe.lkrn has no serial console), so its time is in the next stage. *: the boundary is nginx's log (first request's start, last one's end), " +
         'the line being absent. bench/ipxe.bench.ts (STAGES) names the lines.',
