@@ -17,6 +17,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { appendFileSync, createWriteStream } from 'node:fs';
 import type { Socket } from 'node:net';
+import { basename } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { execa } from 'execa';
 import { abortReason, MissingToolError, ToolFailedError } from '../errors.js';
@@ -343,6 +344,8 @@ export interface LongBuildOptions {
   signal?: AbortSignal;
 }
 
+const STDOUT_KEEP = 1024 * 1024;
+
 export function elapsed(ms: number): string {
   const s = Math.round(ms / 1000);
   return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
@@ -353,7 +356,7 @@ export function elapsed(ms: number): string {
  * fails: all of it goes to logFile; the user sees what is being built and the time so far
  * every few seconds; on failure, the lines that say "error" and the path of the full log.
  */
-export async function longBuild(cmd: string, args: readonly string[], opts: LongBuildOptions): Promise<void> {
+export async function longBuild(cmd: string, args: readonly string[], opts: LongBuildOptions): Promise<{ stdout: string }> {
   const [prog, argv] = opts.nice ? ['nice', ['-n', '10', cmd, ...args]] : [cmd, [...args]];
   const log = createWriteStream(opts.logFile, { flags: 'a' });
   log.write(`\n$ ${displayCommand(prog, argv)}\n`);
@@ -361,6 +364,12 @@ export async function longBuild(cmd: string, args: readonly string[], opts: Long
   let current: string | undefined;
   let tail = '';
   const tailLines: string[] = [];
+  // What the program prints on stdout as its result (the packer's JSON), at most STDOUT_KEEP.
+  let stdout = '';
+  const onStdout = (chunk: Buffer) => {
+    if (stdout.length < STDOUT_KEEP) stdout += chunk.toString('utf8');
+    onData(chunk);
+  };
   const onData = (chunk: Buffer) => {
     log.write(chunk);
     const text = tail + chunk.toString('utf8');
@@ -377,10 +386,10 @@ export async function longBuild(cmd: string, args: readonly string[], opts: Long
   let timer: NodeJS.Timeout | undefined;
   try {
     const proc = spawnLong(prog, argv, { cwd: opts.cwd, env: opts.env, logger: opts.logger, signal: opts.signal });
-    proc.child.stdout.on('data', onData);
+    proc.child.stdout.on('data', onStdout);
     proc.child.stderr.on('data', onData);
     // Offered every second; the logger shows it as a status line or a line every few seconds.
-    timer = setInterval(() => opts.logger?.progress(`${cmd}: ${elapsed(Date.now() - started)}${current ? `: ${current}` : ''}`), 1000);
+    timer = setInterval(() => opts.logger?.progress(`${basename(cmd)}: ${elapsed(Date.now() - started)}${current ? `: ${current}` : ''}`), 1000);
     const { code, signal } = await proc.exited;
     if (opts.signal && (await abortedSoon(opts.signal, signal))) throw abortReason(opts.signal);
     if (tail) tailLines.push(tail);
@@ -388,6 +397,7 @@ export async function longBuild(cmd: string, args: readonly string[], opts: Long
       const how = `${howEnded({ code, signal })} after ${elapsed(Date.now() - started)}`;
       throw new ToolFailedError(failureText(displayCommand(cmd, args), cmd, how, tailLines.join('\n'), opts.logFile));
     }
+    return { stdout };
   } finally {
     clearInterval(timer);
     opts.logger?.progress('');

@@ -153,7 +153,13 @@ async function publishLocked(opts: PublishOptions, kernel: ReturnType<typeof che
 
     logger.step(`cutting it into blocks of ${opts.blockSize / 1024} KiB on average`);
     const indexTmp = join(work, 'index');
-    const packed = await run(blockd.pack, [image, join(opts.out, 'blocks'), indexTmp, String(opts.blockSize)], { ...ctx, logFile: join(work, 'pack.log') });
+    // The packer says "pack: N of M MiB, K blocks" on stderr every 64 MiB (daemon/pack.c).
+    const packed = await longBuild(blockd.pack, [image, join(opts.out, 'blocks'), indexTmp, String(opts.blockSize)], {
+      logFile: join(work, 'pack.log'),
+      logger,
+      signal,
+      progress: (line) => /(\d+ of \d+ MiB, \d+ blocks)/.exec(line)?.[1],
+    });
     const counts = JSON.parse(packed.stdout) as { image_bytes: number; block_size: number; blocks: number; blocks_added: number; blocks_reused: number; bytes_written: number; stored_bytes: number };
 
     logger.step('building the miniroot');
