@@ -17,21 +17,18 @@
  * Not a test: it asserts nothing. It writes test-output/bench/ipxe-memory.{md,json} and every
  * console log (ipxe-memory-WAY-MMIB.console.log).
  */
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'vitest';
+import { INSTALLER_SCREEN, stageInstaller } from '../src/demo/installer.js';
 import { defaultCacheDir } from '../src/paths.js';
 import { fetchDebianPackage } from '../src/pipeline/preboot/kernel-package.js';
 import { bootAndWatch } from '../src/qemu/boot.js';
 import { startNginx } from '../test/helpers/nginx.js';
 import { outputDir } from '../test/helpers/paths.js';
-import { sha256 } from '../test/helpers/target.js';
 import { IPXE_PACKAGE, WAY_TITLE, wayIso, waysFromEnv, type Target, type Way } from './ipxe-media.js';
 
 const OUT = outputDir('bench');
-const INSTALLER_PACKAGE = 'debian-installer-12-netboot-amd64';
-const INSTALLER_DIR = 'usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64';
-const SCREEN = '<Tab> moves; <Space> selects; <Enter> activates buttons';
 const LOW_MIB = 128;
 const HIGH_MIB = 1024;
 const STEP_MIB = 8;
@@ -47,23 +44,21 @@ interface Probe {
 }
 
 it("the smallest -m that reaches the Debian installer's first screen: iPXE and inetboot", async () => {
-  const pkg = await fetchDebianPackage(INSTALLER_PACKAGE, defaultCacheDir());
-  const installerVersion = readFileSync(join(pkg, '.complete'), 'utf8').trim();
-  const ipxePkg = await fetchDebianPackage(IPXE_PACKAGE, defaultCacheDir());
   const www = join(OUT, 'ipxe-memory-www');
   rmSync(www, { recursive: true, force: true });
-  mkdirSync(www, { recursive: true });
-  for (const f of ['linux', 'initrd.gz']) copyFileSync(join(pkg, INSTALLER_DIR, f), join(www, f));
-  const initrd = readFileSync(join(www, 'initrd.gz'));
+  const installer = await stageInstaller(www, defaultCacheDir());
+  const installerVersion = installer.version;
+  const ipxePkg = await fetchDebianPackage(IPXE_PACKAGE, defaultCacheDir());
+  const initrd = readFileSync(installer.initrd.file);
 
   const nginx = await startNginx({ root: www, name: 'bench-ipxe-memory-nginx' });
   try {
     const base = nginx.baseUrlForGuest;
     const t: Target = {
       kernelUrl: `${base}/linux`,
-      kernelSha256: sha256(readFileSync(join(www, 'linux'))),
+      kernelSha256: installer.kernel.sha256,
       initrdUrl: `${base}/initrd.gz`,
-      initrdSha256: sha256(initrd),
+      initrdSha256: installer.initrd.sha256,
       append: 'console=ttyS0',
     };
     const results: { way: Way; smallest_mib: number | null; probes: Probe[] }[] = [];
@@ -75,7 +70,7 @@ it("the smallest -m that reaches the Debian installer's first screen: iPXE and i
         const log = join(OUT, `ipxe-memory-${way}-${memoryMiB}m.console.log`);
         const r = await bootAndWatch({
           iso,
-          expect: SCREEN,
+          expect: INSTALLER_SCREEN,
           failOn: ['Insufficient memory', 'Kernel panic', 'inetboot: ERROR', '(http://ipxe.org/', 'Out of memory'],
           timeoutMs: TIMEOUT_S * 1000,
           logFile: log,
@@ -105,7 +100,7 @@ it("the smallest -m that reaches the Debian installer's first screen: iPXE and i
     const report = {
       installer: installerVersion,
       initrd_bytes: initrd.length,
-      screen: SCREEN,
+      screen: INSTALLER_SCREEN,
       search: { low_mib: LOW_MIB, high_mib: HIGH_MIB, step_mib: STEP_MIB, timeout_s: TIMEOUT_S },
       results,
     };

@@ -17,6 +17,8 @@ import { buildIso, mib } from '../pipeline/build.js';
 import { bootAndWatch } from '../qemu/boot.js';
 import { DEFAULT_PORT, startStaticServer } from '../serve/server.js';
 import type { CommandContext } from './context.js';
+import { parsePort } from './serve.js';
+import { failureMessage } from './smoke.js';
 
 export interface DemoOptions {
   /** The folder for everything the demo makes. */
@@ -31,8 +33,7 @@ export interface DemoOptions {
 
 export async function demoCommand(opts: DemoOptions, ctx: CommandContext): Promise<void> {
   const { log, signal } = ctx;
-  const port = opts.port === undefined ? DEFAULT_PORT : Number(opts.port);
-  if (opts.port !== undefined && (!/^[0-9]{1,5}$/.test(opts.port) || port > 65535)) throw new UsageError(`--port: expected a port number from 0 to 65535, got "${opts.port}"`);
+  const port = opts.port === undefined ? DEFAULT_PORT : parsePort(opts.port);
   const timeoutS = Number(opts.timeout);
   if (!/^[0-9]+$/.test(opts.timeout) || timeoutS <= 0) throw new UsageError(`--timeout: expected a positive whole number of seconds, got "${opts.timeout}"`);
   checkOutputDir(opts.output, '-o');
@@ -80,9 +81,7 @@ export async function demoCommand(opts: DemoOptions, ctx: CommandContext): Promi
     if (shot?.error) log.warn(`no screenshot: ${shot.error}`);
     const secs = (r.elapsedMs / 1000).toFixed(1);
     if (!r.ok) {
-      const tail = r.lastLines.filter((l) => l.trim() !== '').slice(-20).map((l) => `  | ${l}`).join('\n');
-      const why = r.reason === 'fail-text' ? `"${r.matched}" appeared after ${secs} s` : r.reason === 'timeout' ? `no installer screen within ${timeoutS} s` : `QEMU exited after ${secs} s`;
-      throw new BootFailedError(`demo boot failed: ${why}\nlast console lines:\n${tail}\nfull console log: ${files.consoleLog}`, {
+      throw new BootFailedError(`the demo's ${failureMessage(r, INSTALLER_SCREEN, timeoutS, secs)}`, {
         hint: r.reason === 'timeout' ? 'a slow machine may need a larger --timeout' : undefined,
       });
     }

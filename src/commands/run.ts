@@ -10,7 +10,7 @@
  * passed through unchanged. The terminal is put into raw mode while the guest runs (so that
  * keys reach the guest one by one, unechoed), and restored on every way out.
  */
-import { closeSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { OperationError, UsageError, abortReason } from '../errors.js';
 import { relevantOutput, spawnLong } from '../exec/run.js';
 import { checkTools } from '../exec/tools.js';
@@ -19,6 +19,8 @@ import type { Terminal } from '../log.js';
 import { prepareMachine, QEMU, qemuNeeds, usbStickArgs } from '../qemu/boot.js';
 import { DEFAULT_PORT, startStaticServer, type StaticServer } from '../serve/server.js';
 import type { CommandContext } from './context.js';
+import { isFile, parseMemoryMiB, requireImage } from './qemu-options.js';
+import { parsePort } from './serve.js';
 
 /** Ctrl-]: leaves the console. */
 export const LEAVE_KEY = 0x1d;
@@ -40,19 +42,11 @@ export interface RunOptions {
 export async function runCommand(image: string, opts: RunOptions, ctx: CommandContext, terminal: Terminal | undefined): Promise<void> {
   const { log, signal } = ctx;
   if (!terminal) throw new UsageError('run needs a terminal (or a pipe) for the console');
-  const isFile = (p: string) => {
-    try {
-      return statSync(p).isFile();
-    } catch {
-      return false;
-    }
-  };
-  if (!isFile(image)) throw new UsageError(`${opts.usb ? 'image' : 'ISO'} not found: ${image}`);
+  requireImage(image, opts.usb);
   if (opts.cacheDisk !== undefined && !isFile(opts.cacheDisk)) throw new UsageError(`--cache-disk: ${opts.cacheDisk} is not a file: make one with inetboot make-cache-disk ${opts.cacheDisk} --size 1G`);
-  if (!/^[0-9]+$/.test(opts.memory) || Number(opts.memory) <= 0) throw new UsageError(`--memory: expected a positive whole number of MiB, got "${opts.memory}"`);
+  const memoryMiB = parseMemoryMiB(opts.memory);
   if (opts.port !== undefined && opts.serve === undefined) throw new UsageError('--port: only with --serve DIR');
-  const port = opts.port === undefined ? DEFAULT_PORT : Number(opts.port);
-  if (opts.port !== undefined && (!/^[0-9]{1,5}$/.test(opts.port) || port > 65535)) throw new UsageError(`--port: expected a port number from 0 to 65535, got "${opts.port}"`);
+  const port = opts.port === undefined ? DEFAULT_PORT : parsePort(opts.port);
   if (opts.log !== undefined) checkOutputFile(opts.log, '--log', 'console.log');
   checkTools(qemuNeeds(opts.uefi));
 
@@ -60,7 +54,7 @@ export async function runCommand(image: string, opts: RunOptions, ctx: CommandCo
   const machine = prepareMachine({
     ...(opts.usb ? { usbStick: image, snapshot: true } : { iso: image }),
     uefi: opts.uefi,
-    memoryMiB: Number(opts.memory),
+    memoryMiB,
     window: opts.display,
     extraArgs: opts.cacheDisk ? usbStickArgs(opts.cacheDisk, 'cache') : [],
   });

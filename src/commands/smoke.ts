@@ -8,7 +8,6 @@
  * PNG of the VGA screen at the outcome; with --json, one object on stdout (src/qemu/report.ts),
  * also when the boot failed; with --junit, a JUnit XML file for CI services.
  */
-import { statSync } from 'node:fs';
 import { BootFailedError, UsageError } from '../errors.js';
 import { relevantOutput } from '../exec/run.js';
 import { checkTools } from '../exec/tools.js';
@@ -17,6 +16,7 @@ import { writeFileReplacing } from '../files/replace.js';
 import { bootAndWatch, qemuNeeds, type BootResult } from '../qemu/boot.js';
 import { junitXml, smokeReport, type SmokeReport } from '../qemu/report.js';
 import type { CommandContext } from './context.js';
+import { parseMemoryMiB, requireImage } from './qemu-options.js';
 
 export interface SmokeOptions {
   expect: string;
@@ -41,22 +41,14 @@ const TAIL_LINES = 20;
 
 export async function smokeCommand(iso: string, opts: SmokeOptions, ctx: CommandContext, out: (s: string) => void): Promise<SmokeReport> {
   const { log } = ctx;
-  let isFile = false;
-  try {
-    isFile = statSync(iso).isFile();
-  } catch {
-    // reported below
-  }
-  if (!isFile) throw new UsageError(`${opts.usb ? 'image' : 'ISO'} not found: ${iso}`);
+  requireImage(iso, opts.usb);
   if (opts.expect === '') throw new UsageError('--expect: the text must not be empty');
   if (opts.failOn.some((t) => t === '')) throw new UsageError('--fail-on: the text must not be empty');
   const timeoutS = Number(opts.timeout);
   if (!/^\s*[0-9.]+\s*$/.test(opts.timeout) || !Number.isFinite(timeoutS) || timeoutS <= 0) {
     throw new UsageError(`--timeout: expected a positive number of seconds, got "${opts.timeout}"`);
   }
-  if (!/^[0-9]+$/.test(opts.memory) || Number(opts.memory) <= 0) {
-    throw new UsageError(`--memory: expected a positive whole number of MiB, got "${opts.memory}"`);
-  }
+  const memoryMiB = parseMemoryMiB(opts.memory);
 
   const logFile = opts.log ?? `${iso}.console.log`;
   checkOutputFile(logFile, '--log', 'console.log');
@@ -76,7 +68,7 @@ export async function smokeCommand(iso: string, opts: SmokeOptions, ctx: Command
     failOn: opts.failOn,
     timeoutMs: Math.round(timeoutS * 1000),
     logFile,
-    memoryMiB: Number(opts.memory),
+    memoryMiB,
     logger: log,
     signal: ctx.signal,
     onLine: (line) => log.debug(`console| ${line}`),
@@ -103,7 +95,8 @@ export async function smokeCommand(iso: string, opts: SmokeOptions, ctx: Command
   });
 }
 
-function failureMessage(r: BootResult, expect: string, timeoutS: number, secs: string): string {
+/** Why a boot missed its text, the console's last lines and the log's path (smoke, demo). */
+export function failureMessage(r: BootResult, expect: string, timeoutS: number, secs: string): string {
   let why: string;
   switch (r.reason) {
     case 'fail-text':
