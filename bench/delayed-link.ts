@@ -2,13 +2,17 @@
  * A network link with a fixed added round-trip time that the guest's own TCP sees, meant for the
  * latency row of bench/ipxe.bench.ts (issue 11: "find a more faithful link").
  *
- * NOT USED YET: measured with a boot of `inetboot demo`'s ISO over it, DHCP works (passt answers,
- * the preboot gets 10.0.2.15) and the first HTTP download starts, then stalls for good after
- * 0.6 to 1.2 MB, with 50 ms and also with 0 ms of added delay. So the stall is in passt
- * (0.0~git20230309, Debian 12) behind this forwarder, or in the forwarder's handling of its
- * stream, not in the delay. Next to try: QEMU's `-netdev stream,addr.type=fd` straight to
- * passt's socket pair (no forwarder) to tell the two apart; a frame-aware forwarder. Until then
- * the latency row stays on QEMU's filter-buffer.
+ * NOT USED YET: the latency row of bench/ipxe.bench.ts stays on QEMU's filter-buffer. What is
+ * known: without BLOCKING_FD3 (below) passt loses the framing of its stream ("tap: partial
+ * frame send") and the first download stalls for good after 0.6 to 1.2 MB, at any delay, 0 ms
+ * included. With it, a boot of the iPXE medium at 50 ms still stalled in the first file (the
+ * 8.2 MB kernel): nginx had sent it all, and passt's socket to nginx sat in CLOSE-WAIT with
+ * 6.4 MB unread, so passt stopped sending to the guest after about 1.8 MB. The next suspect, from
+ * reading tap_handler_passt() in passt's tap.c: its loop `while (n > sizeof(uint32_t))` leaves
+ * a frame's 4-byte length behind when a recv() ends inside it, and the next recv() starts in the
+ * middle of a length; this forwarder cuts the guest's stream at arbitrary places, so that can
+ * happen here. Next: write whole frames only (parse the lengths in delayedPipe), and log what
+ * passt prints on every boot.
  *
  * Why not QEMU's own tools: QEMU's user networking (slirp) ends the guest's TCP inside QEMU, so
  * a delay on the host side of slirp is never seen by the guest's TCP; QEMU's filter-buffer on
@@ -38,6 +42,27 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { spawnLong, type LongProcess } from '../src/exec/run.js';
 import { qemuOptValue } from '../src/qemu/boot.js';
+
+/**
+ * Runs ARGV with fd 3 made blocking. The socket Node hands a child is O_NONBLOCK (libuv sets it,
+ * and the flag belongs to the open file, which the child shares), and this passt reads and
+ * writes fd 3 as a blocking socket where a frame straddles the end of its buffer:
+ * tap_send_remainder() in its tap.c sends the rest of a partly sent frame with a plain send(),
+ * and tap_handler_passt() receives the rest of a partly read one with a plain recv(). On a
+ * non-blocking socket these fail with EAGAIN ("tap: partial frame send"), the stream of
+ * length-prefixed frames loses its framing, and the guest's download stalls for good (what
+ * happened here after 0.6 to 1.2 MB, at any delay). perl-base is Essential in Debian, and its
+ * Fcntl is all this needs.
+ */
+const BLOCKING_FD3 =
+  'use Fcntl; open(my $s, "+<&=", 3) or die "fd 3: $!"; my $f = fcntl($s, F_GETFL, 0) or die "F_GETFL: $!"; ' +
+  'fcntl($s, F_SETFL, $f & ~O_NONBLOCK) or die "F_SETFL: $!"; fcntl($s, F_SETFD, 0) or die "F_SETFD: $!"; ' +
+  'exec { $ARGV[0] } @ARGV or die "$ARGV[0]: $!"';
+
+/** The command and arguments (for spawnLong) that run `program` with fd 3 made blocking. */
+export function withBlockingFd3(program: string, args: readonly string[]): [string, string[]] {
+  return ['perl', ['-e', BLOCKING_FD3, program, ...args]];
+}
 
 /** The Debian package whose /usr/bin/passt startDelayedLink runs. */
 export const PASST_PACKAGE = 'passt';
@@ -112,13 +137,12 @@ export async function startDelayedLink(opts: { passt: string; dir: string; rttMs
   // IPv4 only, no DNS server or search list in its DHCP answer (--dns '' is refused by this
   // version), no port forwarded into the guest, frames of 1500 bytes.
   const passt: LongProcess = spawnLong(
-    opts.passt,
-    [
+    ...withBlockingFd3(opts.passt, [
       '--foreground', '--stderr', '--ipv4-only', '--fd', '3',
       '--address', '10.0.2.15', '--netmask', '24', '--gateway', '10.0.2.2', '--mtu', '1500',
       '--no-dhcp-dns', '--no-dhcp-search', '--tcp-ports', 'none', '--udp-ports', 'none',
-    ],
-    { pkg: 'passt', passSockets: [forPasst] },
+    ]),
+    { pkg: 'perl-base', passSockets: [forPasst] },
   );
   forPasst.destroy();
   let passtOutput = '';

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterEach, expect, it } from 'vitest';
-import { delayedPipe } from '../../bench/delayed-link.js';
+import { delayedPipe, withBlockingFd3 } from '../../bench/delayed-link.js';
+import { spawnLong } from '../../src/exec/run.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((f) => f()));
@@ -73,4 +74,20 @@ it('passes every byte in order, each chunk no sooner than the delay, then the en
     before = a.upTo;
   }
   expect(arrivals.length).toBeGreaterThan(1);
+});
+
+/** Runs a program that reports whether its fd 3 (a socket handed over by Node) is non-blocking. */
+async function fd3Flags(wrap: boolean): Promise<string> {
+  const [mine] = await socketPair();
+  const probe = ['-MFcntl', '-e', 'open(my $s, "+<&=", 3) or die; print fcntl($s, F_GETFL, 0) & O_NONBLOCK ? "non-blocking" : "blocking"'];
+  const p = wrap ? spawnLong(...withBlockingFd3('perl', probe), { passSockets: [mine] }) : spawnLong('perl', probe, { passSockets: [mine] });
+  let out = '';
+  p.child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  expect(await p.exited).toEqual({ code: 0, signal: null });
+  return out;
+}
+
+it('hands passt its socket blocking, as its tap.c needs (Node hands it over non-blocking)', async () => {
+  expect(await fd3Flags(false)).toBe('non-blocking');
+  expect(await fd3Flags(true)).toBe('blocking');
 });
