@@ -36,13 +36,21 @@ async function socketPair(): Promise<[Socket, Socket]> {
   return [client, other];
 }
 
-it('passes every byte in order, each chunk no sooner than the delay, then the end', async () => {
+/** A frame as QEMU's stream netdev and passt write it: its 4-byte big-endian length, then it. */
+const frame = (payload: Buffer) => Buffer.concat([Buffer.from([0, 0, payload.length >> 8, payload.length & 0xff]), payload]);
+
+it('passes every frame whole and in order, none sooner than the delay, then the end', async () => {
   const DELAY = 40;
   const [sender, fromSender] = await socketPair();
   const [toReceiver, receiver] = await socketPair();
   const counter = delayedPipe(fromSender, toReceiver, DELAY);
 
-  const sent: { at: number; upTo: number }[] = [];
+  const frames = Array.from({ length: 20 }, (_, i) => frame(Buffer.alloc(60 + i * 71, i + 1)));
+  const stream = Buffer.concat(frames);
+  // Where each frame ends in the stream.
+  const ends: number[] = [];
+  frames.reduce((at, f) => (ends.push(at + f.length), at + f.length), 0);
+
   const received: Buffer[] = [];
   const arrivals: { at: number; upTo: number }[] = [];
   let total = 0;
@@ -53,27 +61,29 @@ it('passes every byte in order, each chunk no sooner than the delay, then the en
   });
   const ended = new Promise((r) => receiver.once('end', r));
 
-  const chunks = Array.from({ length: 20 }, (_, i) => Buffer.alloc(1000 + i * 997, i));
+  // Written in pieces cut anywhere: inside lengths (1, 2 and 3 bytes of one), inside payloads.
+  const cuts = [1, 3, 5, 66, 200, 201, 333, 1000, 1002, 2500, 4000, 7777, stream.length];
+  const sent: { at: number; upTo: number }[] = [];
   let offset = 0;
-  for (const c of chunks) {
-    offset += c.length;
-    sent.push({ at: performance.now(), upTo: offset });
-    sender.write(c);
+  for (const cut of cuts) {
+    sent.push({ at: performance.now(), upTo: cut });
+    sender.write(stream.subarray(offset, cut));
+    offset = cut;
     await new Promise((r) => setTimeout(r, 5));
   }
   sender.end();
   await ended;
 
-  expect(Buffer.concat(received).equals(Buffer.concat(chunks))).toBe(true);
-  expect(counter.bytes).toBe(offset);
-  // What arrives cannot have left before the write that sent its first byte, plus the delay.
-  let before = 0;
+  expect(Buffer.concat(received).equals(stream)).toBe(true);
+  expect(counter.bytes).toBe(stream.length);
+  // Nothing arrives before the write that completed it, plus the delay; and the stream is only
+  // ever handed on at frame ends (a receiver's read may still join several writes).
   for (const a of arrivals) {
-    const write = sent.find((s) => s.upTo > before)!;
+    const write = sent.find((s) => s.upTo >= a.upTo)!;
     expect(a.at - write.at).toBeGreaterThanOrEqual(DELAY);
-    before = a.upTo;
   }
   expect(arrivals.length).toBeGreaterThan(1);
+  expect(arrivals.every((a) => ends.includes(a.upTo))).toBe(true);
 });
 
 /** Runs a program that reports whether its fd 3 (a socket handed over by Node) is non-blocking. */
