@@ -36,7 +36,8 @@
  * slirp it keeps no window of its own: it sends the guest what the guest's advertised window
  * allows and acknowledges to the server only what the guest acknowledged. QEMU's stream netdev
  * and passt speak the same framing (each frame after its 4-byte length); every run of whole
- * frames read from one side is written to the other `delayMs / 2` later, in order. No bandwidth limit is added.
+ * frames read from one side is written to the other `delayMs / 2` later, in order. No bandwidth
+ * limit is added.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -79,6 +80,9 @@ export interface DelayedLink {
   close(): Promise<void>;
 }
 
+/** The longest frame delayedPipe passes on (a guest's jumbo frame would be 9018 bytes). */
+const MAX_FRAME = 65_535;
+
 /**
  * Forwards a stream of frames (each after its 4-byte big-endian length) from `from` to `to`:
  * whole frames only, each `delayMs` after its last byte arrived, in order. Returns a counter of
@@ -104,7 +108,13 @@ export function delayedPipe(from: Socket, to: Socket, delayMs: number): { bytes:
   from.on('data', (data: Buffer) => {
     pending = pending.length ? Buffer.concat([pending, data]) : data;
     let whole = 0;
-    while (pending.length - whole >= 4 && pending.length - whole >= 4 + pending.readUInt32BE(whole)) whole += 4 + pending.readUInt32BE(whole);
+    while (pending.length - whole >= 4) {
+      const length = pending.readUInt32BE(whole);
+      // An Ethernet frame here is at most the MTU (1500) plus headers: more is a broken stream.
+      if (length > MAX_FRAME) return void from.destroy(new Error(`a frame of ${length} bytes on the link: the stream lost its framing`));
+      if (pending.length - whole < 4 + length) break;
+      whole += 4 + length;
+    }
     if (whole === 0) return;
     queue.push({ due: performance.now() + delayMs, data: pending.subarray(0, whole) });
     pending = pending.subarray(whole);

@@ -86,6 +86,18 @@ it('passes every frame whole and in order, none sooner than the delay, then the 
   expect(arrivals.every((a) => ends.includes(a.upTo))).toBe(true);
 });
 
+it('ends the link on a length no Ethernet frame has, instead of buffering for it', async () => {
+  const [sender, fromSender] = await socketPair();
+  const [toReceiver, receiver] = await socketPair();
+  delayedPipe(fromSender, toReceiver, 1);
+  const failed = new Promise<Error>((r) => fromSender.once('error', r));
+  const ended = new Promise((r) => receiver.once('end', r));
+  receiver.resume();
+  sender.write(Buffer.concat([frame(Buffer.alloc(100, 7)), Buffer.from([0xff, 0xff, 0xff, 0xff])]));
+  expect((await failed).message).toMatch(/a frame of 4294967295 bytes on the link/);
+  await ended;
+});
+
 /** Runs a program that reports whether its fd 3 (a socket handed over by Node) is non-blocking. */
 async function fd3Flags(wrap: boolean): Promise<string> {
   const [mine] = await socketPair();
