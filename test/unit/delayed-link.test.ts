@@ -1,6 +1,7 @@
 /**
- * The benchmark's delaying forwarder (bench/delayed-link.ts, delayedPipe): every byte arrives,
- * in order, and none sooner than the delay after it was sent; the end of the stream follows.
+ * The benchmark's delayed link (bench/delayed-link.ts). delayedPipe: every frame arrives whole,
+ * in order, and none sooner than the delay after it was sent; the end of the stream follows; a
+ * length no frame has ends the link. withBlockingFd3: passt gets its socket blocking.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -37,7 +38,11 @@ async function socketPair(): Promise<[Socket, Socket]> {
 }
 
 /** A frame as QEMU's stream netdev and passt write it: its 4-byte big-endian length, then it. */
-const frame = (payload: Buffer) => Buffer.concat([Buffer.from([0, 0, payload.length >> 8, payload.length & 0xff]), payload]);
+function frame(payload: Buffer): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(payload.length);
+  return Buffer.concat([length, payload]);
+}
 
 it('passes every frame whole and in order, none sooner than the delay, then the end', async () => {
   const DELAY = 40;
