@@ -1,27 +1,12 @@
 /**
- * A network link with a fixed added round-trip time that the guest's own TCP sees, meant for the
- * latency row of bench/ipxe.bench.ts (issue 11: "find a more faithful link").
- *
- * NOT USED YET: the latency row of bench/ipxe.bench.ts stays on QEMU's filter-buffer. What is
- * known: without BLOCKING_FD3 (below) passt loses the framing of its stream ("tap: partial
- * frame send") and the first download stalls for good after 0.6 to 1.2 MB, at any delay, 0 ms
- * included. With it, a boot of the iPXE medium at 50 ms still stalled in the first file (the
- * 8.2 MB kernel): nginx had sent it all, and passt's socket to nginx sat in CLOSE-WAIT with
- * 6.4 MB unread. The cause, from reading tap_handler_passt() in passt's tap.c: its loop
- * `while (n > sizeof(uint32_t))` leaves a frame's 4-byte length behind when a recv() ends inside
- * it, and the next recv() starts in the middle of a length. So delayedPipe now passes whole
- * frames only; with that, the tiny preboot at 50 ms downloaded the kernel completely (8.2 MB,
- * sha256 verified) but at 1.2 MB/s, slower than filter-buffer's 2.0, and the next connection
- * (the 200 MB initrd) was reset after 0 bytes. Next: passt's view of that reset (its messages
- * go to syslog, which its namespace cannot reach: "Failed to send ... to syslog"; try --debug
- * or a newer passt), and what holds the rate at 1.2 MB/s (the guest's window, or this
- * forwarder).
+ * A network link with a fixed added round-trip time that the guest's own TCP sees: the latency
+ * row of bench/ipxe.bench.ts (issue 11: "find a more faithful link").
  *
  * Why not QEMU's own tools: QEMU's user networking (slirp) ends the guest's TCP inside QEMU, so
  * a delay on the host side of slirp is never seen by the guest's TCP; QEMU's filter-buffer on
  * the guest's netdev holds every packet and releases them all together every `interval`: a
- * batching link, on which every way measured the same 2.0 MB/s at +50 ms (the README's figures
- * before this link). netem would be the usual tool, but this machine's kernel has no sch_netem
+ * batching link, on which every way measured the same 2.0 MB/s at +50 ms (README: "Against
+ * iPXE"). netem would be the usual tool, but this machine's kernel has no sch_netem
  * ("Specified qdisc kind is unknown"), and a tap device would need addresses and a server off
  * 127.0.0.1.
  *
@@ -29,8 +14,8 @@
  *
  *   guest NIC -- QEMU `-netdev stream` (unix socket) -- delay, this file -- passt -- 127.0.0.1
  *
- * passt (Debian's `passt`, fetched with apt-get download into inetboot's cache like the iPXE
- * package) is a user-mode network like slirp: it answers the guest's DHCP (10.0.2.15/24, router
+ * passt (Debian 13's, built from its source package by bench/passt.ts, which says why not
+ * Debian 12's) is a user-mode network like slirp: it answers the guest's DHCP (10.0.2.15/24, router
  * 10.0.2.2, MTU 1500 as on the internet) and maps connections to the router's address to the
  * host's loopback, so the guest reaches nginx on 127.0.0.1 as 10.0.2.2, as with slirp. Unlike
  * slirp it keeps no window of its own: it sends the guest what the guest's advertised window
@@ -39,7 +24,7 @@
  * frames read from one side is written to the other `delayMs / 2` later, in order. No bandwidth
  * limit is added.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -48,14 +33,14 @@ import { qemuOptValue } from '../src/qemu/boot.js';
 
 /**
  * Runs ARGV with fd 3 made blocking. The socket Node hands a child is O_NONBLOCK (libuv sets it,
- * and the flag belongs to the open file, which the child shares), and this passt reads and
- * writes fd 3 as a blocking socket where a frame straddles the end of its buffer:
- * tap_send_remainder() in its tap.c sends the rest of a partly sent frame with a plain send(),
- * and tap_handler_passt() receives the rest of a partly read one with a plain recv(). On a
- * non-blocking socket these fail with EAGAIN ("tap: partial frame send"), the stream of
- * length-prefixed frames loses its framing, and the guest's download stalls for good (what
- * happened here after 0.6 to 1.2 MB, at any delay). perl-base is Essential in Debian, and its
- * Fcntl is all this needs.
+ * and the flag belongs to the open file, which the child shares), and passt writes fd 3 as a
+ * blocking socket where a frame straddles the end of a send: in Debian 13's tap.c,
+ * tap_send_frames() sends the rest of a partly sent frame with write_remainder(), which gives up
+ * on EAGAIN ("tap: partial frame send"); Debian 12's did the same with tap_send_remainder(), and
+ * also received the rest of a partly read frame with a plain recv(). On a non-blocking socket the
+ * stream of length-prefixed frames then loses its framing, and the guest's download stalls for
+ * good (what happened here with Debian 12's passt after 0.6 to 1.2 MB, at any delay).
+ * perl-base is Essential in Debian, and its Fcntl is all this needs.
  */
 const BLOCKING_FD3 =
   'use Fcntl; open(my $s, "+<&=", 3) or die "fd 3: $!"; my $f = fcntl($s, F_GETFL, 0) or die "F_GETFL: $!"; ' +
@@ -67,16 +52,15 @@ export function withBlockingFd3(program: string, args: readonly string[]): [stri
   return ['perl', ['-e', BLOCKING_FD3, program, ...args]];
 }
 
-/** The Debian package whose /usr/bin/passt startDelayedLink runs. */
-export const PASST_PACKAGE = 'passt';
-
 export interface DelayedLink {
   /** QEMU's -netdev and -device arguments for the guest's NIC (netdev id n0, virtio-net). */
   network: string[];
   /** Bytes passed each way so far. */
   readonly bytes: { toGuest: number; fromGuest: number };
-  /** What passt printed (its addresses; why it stopped). */
+  /** What passt printed on stderr (its messages go to `logFile`). */
   readonly passtOutput: string;
+  /** passt's log: its addresses, DHCP, why it stopped. */
+  logFile: string;
   close(): Promise<void>;
 }
 
@@ -103,7 +87,9 @@ export function delayedPipe(from: Socket, to: Socket, delayMs: number): { bytes:
     if (queue.length > 0) timer = setTimeout(flush, Math.max(0, queue[0]!.due - now));
   };
   // Only whole frames are passed on (each after its 4-byte big-endian length, QEMU's stream
-  // framing): passt's reader mishandles a length cut by a read's end (the header above).
+  // framing). Debian 12's passt lost a length cut by the end of a read: tap_handler_passt()'s
+  // `while (n > sizeof(uint32_t))` left it behind, and the next read started inside a length.
+  // Debian 13's keeps a partial frame for the next read; whole frames suit either.
   let pending: Buffer = Buffer.alloc(0);
   from.on('data', (data: Buffer) => {
     pending = pending.length ? Buffer.concat([pending, data]) : data;
@@ -129,7 +115,7 @@ export function delayedPipe(from: Socket, to: Socket, delayMs: number): { bytes:
 }
 
 /** A connected pair of unix sockets (Node has no socketpair()): through a listener in `dir`. */
-async function socketPair(path: string): Promise<[Socket, Socket]> {
+export async function socketPair(path: string): Promise<[Socket, Socket]> {
   rmSync(path, { force: true });
   const server = createServer();
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
@@ -144,24 +130,34 @@ async function socketPair(path: string): Promise<[Socket, Socket]> {
 }
 
 /**
- * Starts passt and the delaying forwarder in `dir`, for one guest. `passt` is the path of
- * Debian's passt binary.
+ * Starts passt and the delaying forwarder in `dir`, for one guest. `passt` is the path of the
+ * passt binary (bench/passt.ts); `pcap` also has passt write every frame it sees to
+ * dir/tap.pcap (what told the story of Debian 12's passt in bench/passt.ts).
  */
-export async function startDelayedLink(opts: { passt: string; dir: string; rttMs: number }): Promise<DelayedLink> {
+export async function startDelayedLink(opts: { passt: string; dir: string; rttMs: number; pcap?: boolean }): Promise<DelayedLink> {
   mkdirSync(opts.dir, { recursive: true });
+  const logFile = join(opts.dir, 'passt.log');
+  const pcap = join(opts.dir, 'tap.pcap');
+  if (opts.pcap) {
+    // passt opens it after it has become "nobody": made here, writable by it.
+    writeFileSync(pcap, '');
+    chmodSync(pcap, 0o666);
+  }
   const linkSocket = join(opts.dir, 'link.socket');
   rmSync(linkSocket, { force: true });
   // passt is handed its end of a connected socket (--fd 3) instead of listening on a path of
   // its own: started as root, this version drops to "nobody" in mount and user namespaces of
   // its own, and the socket it says it bound is not in the host's file system.
   const [forPasst, toPasst] = await socketPair(join(opts.dir, 'pair.socket'));
-  // IPv4 only, no DNS server or search list in its DHCP answer (--dns '' is refused by this
-  // version), no port forwarded into the guest, frames of 1500 bytes.
+  // IPv4 only, no DNS server or search list in its DHCP answer, no port forwarded into the
+  // guest, frames of 1500 bytes; its messages to a file (to syslog, they would be lost: its
+  // namespace has none). Its --debug is not used: Debian 12's crashed with it.
   const passt: LongProcess = spawnLong(
     ...withBlockingFd3(opts.passt, [
-      '--foreground', '--stderr', '--ipv4-only', '--fd', '3',
+      '--foreground', '--log-file', logFile, '--ipv4-only', '--fd', '3',
       '--address', '10.0.2.15', '--netmask', '24', '--gateway', '10.0.2.2', '--mtu', '1500',
       '--no-dhcp-dns', '--no-dhcp-search', '--tcp-ports', 'none', '--udp-ports', 'none',
+      ...(opts.pcap ? ['--pcap', pcap] : []),
     ]),
     { pkg: 'perl-base', passSockets: [forPasst] },
   );
@@ -190,6 +186,7 @@ export async function startDelayedLink(opts: { passt: string; dir: string; rttMs
     get passtOutput() {
       return passtOutput;
     },
+    logFile,
     close: async () => {
       guest?.destroy();
       toPasst.destroy();

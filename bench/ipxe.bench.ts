@@ -16,10 +16,11 @@
  *   tiny     the same with `--preboot-backend kernel-source` (the tiny profile)
  *
  * Rows: the marker initrd (about 1 MB) and a 200 MB one (the marker initrd, then an uncompressed
- * cpio of 200 MB of random bytes), BIOS and UEFI; with INETBOOT_BENCH_LATENCY=1 also the 200 MB
- * initrd on BIOS with QEMU's filter-buffer on the NIC's netdev (packets held and released every
- * 25 ms each way: about 50 ms added to a round trip at most; a batching link, not a faithful
- * one: bench/delayed-link.ts is the start of a better one). Each boot: seconds from QEMU's
+ * cpio of 200 MB of random bytes), BIOS and UEFI, on QEMU's user networking; and the 200 MB
+ * initrd on BIOS over a link that adds 50 ms to every round trip, as a server across the
+ * internet would: the guest's virtio-net on a stream netdev, each frame held 25 ms each way by
+ * bench/delayed-link.ts, to Debian 13's passt (built by bench/passt.ts), which reaches nginx on
+ * 127.0.0.1 as slirp does (the guest's 10.0.2.2). Each boot: seconds from QEMU's
  * start to TARGET-MARKER-OK on ttyS0, and the initrd's throughput as nginx saw it (bytes over
  * $request_time). INETBOOT_BENCH_ROUNDS rounds (default 3), every way of every row in each
  * round, the ways' order turned by one each round; the tables show medians, the JSON each
@@ -39,6 +40,8 @@ import { writeNewc } from '../src/pipeline/cpio.js';
 import { fetchDebianPackage } from '../src/pipeline/preboot/kernel-package.js';
 import { bootAndWatch, DEFAULT_NETWORK, type ConsoleInput, type LineTime } from '../src/qemu/boot.js';
 import { accessLogRequests, startNginx } from '../test/helpers/nginx.js';
+import { startDelayedLink, type DelayedLink } from './delayed-link.js';
+import { passtFromSource, PASST_SUITE } from './passt.js';
 import { outputDir } from '../test/helpers/paths.js';
 import { sha256, TARGET_MARKER, writeTargetFiles } from '../test/helpers/target.js';
 import { ALL_WAYS, IPXE_PACKAGE, ipxeTypedLine, subsetFromEnv, WAY_TITLE, wayIso, waysFromEnv, type Target, type Way } from './ipxe-media.js';
@@ -47,8 +50,8 @@ const OUT = outputDir('bench');
 /** Rounds of every boot; the tables show medians (INETBOOT_BENCH_ROUNDS, default 3; 0: the media
  * and their sizes only, no boot). */
 const ROUNDS = Number(process.env.INETBOOT_BENCH_ROUNDS ?? 3);
-/** The 200 MB row at +50 ms as well (slow: iPXE's boot takes minutes there). */
-const WITH_LATENCY = process.env.INETBOOT_BENCH_LATENCY === '1';
+/** INETBOOT_BENCH_PCAP=1: passt also captures every frame of a latency row (test-output/bench/NAME.link/tap.pcap, 0.5 GB for the 200 MB row). */
+const PCAP = process.env.INETBOOT_BENCH_PCAP === '1';
 /** One -m for every boot: the 200 MB initrd is held twice in the preboot (tmpfs, kexec's copy)
  * and twice in the target (the initrd and the files it unpacks to). */
 const MEMORY_MIB = 1536;
@@ -70,7 +73,7 @@ const ALL_ROWS: Row[] = [
   { initrd: 'small', firmware: 'uefi', latencyMs: 0 },
   { initrd: '200MB', firmware: 'bios', latencyMs: 0 },
   { initrd: '200MB', firmware: 'uefi', latencyMs: 0 },
-  ...(WITH_LATENCY ? [{ initrd: '200MB', firmware: 'bios', latencyMs: 50 } satisfies Row] : []),
+  { initrd: '200MB', firmware: 'bios', latencyMs: 50 },
 ];
 const rowKey = (r: Row) => `${r.initrd}-${r.firmware}-${r.latencyMs}ms`;
 /** INETBOOT_BENCH_ROWS=small-bios-0ms,...: only these rows (rowKey names them). */
@@ -132,6 +135,8 @@ interface Boot {
   initrdMBps?: number;
   initrdServedSeconds?: number;
   bytesServed: number;
+  /** Latency rows: the bytes the delayed link carried each way (retransmissions included). */
+  linkBytes?: { toGuest: number; fromGuest: number };
   /** Each stage's seconds (null: its line was not seen). */
   stages: (number | null)[];
   /** Which of them nginx's log timed (the line was not on the console). */
@@ -211,6 +216,9 @@ it('inetboot (debian, tiny) against iPXE: small and 200 MB initrd, BIOS and UEFI
       }
     }
 
+    // The latency rows' link runs Debian 13's passt, built once into the cache (bench/passt.ts).
+    const passt = ROWS.some((r) => r.latencyMs > 0) ? await passtFromSource(defaultCacheDir()) : undefined;
+
     const boot = async (row: Row, way: Way, round: number): Promise<Boot> => {
       const name = `ipxe-${rowKey(row)}-${way}-r${round}`;
       const logFile = join(OUT, `${name}.console.log`);
@@ -224,6 +232,9 @@ it('inetboot (debian, tiny) against iPXE: small and 200 MB initrd, BIOS and UEFI
             ]
           : [];
       writeFileSync(nginx.accessLog, '');
+      const linkDir = join(OUT, `${name}.link`);
+      rmSync(linkDir, { recursive: true, force: true });
+      const link: DelayedLink | undefined = row.latencyMs > 0 ? await startDelayedLink({ passt: passt!.binary, dir: linkDir, rttMs: row.latencyMs, pcap: PCAP }) : undefined;
       // The Unix time of QEMU's start, from the first line's time (for nginx's $msec).
       let epochAtStart: number | undefined;
       const r = await bootAndWatch({
@@ -235,12 +246,15 @@ it('inetboot (debian, tiny) against iPXE: small and 200 MB initrd, BIOS and UEFI
         timeoutMs: (row.latencyMs > 0 ? 1800 : 600) * 1000,
         logFile,
         memoryMiB: MEMORY_MIB,
-        network: row.latencyMs > 0 ? [...DEFAULT_NETWORK, '-object', `filter-buffer,id=latency,netdev=n0,interval=${row.latencyMs * 500}`] : DEFAULT_NETWORK,
+        network: link?.network ?? DEFAULT_NETWORK,
         input,
         onLine: (line, at) => {
           epochAtStart ??= Date.now() - at.endMs;
           lines.push({ line, ...at });
         },
+      }).finally(async () => {
+        await link?.close();
+        if (link?.passtOutput) writeFileSync(join(linkDir, 'passt.stderr'), link.passtOutput);
       });
       // QEMU is stopped when the marker arrives, often before its newline: its line is then the match.
       if (r.ok && !lines.some((l) => l.line.includes(TARGET_MARKER))) lines.push({ line: TARGET_MARKER, startMs: r.elapsedMs, endMs: r.elapsedMs });
@@ -262,6 +276,7 @@ it('inetboot (debian, tiny) against iPXE: small and 200 MB initrd, BIOS and UEFI
         ...(r.ok ? {} : { failure: `${r.reason}${r.matched ? `: ${r.matched}` : ''}` }),
         ...(got?.seconds ? { initrdMBps: got.bytes / got.seconds / 1e6, initrdServedSeconds: got.seconds } : {}),
         bytesServed: served.reduce((n, q) => n + q.bytes, 0),
+        ...(link ? { linkBytes: link.bytes } : {}),
         stages,
         stagesFromServer: fromServer,
         ...(server ? { server } : {}),
@@ -324,7 +339,9 @@ it('inetboot (debian, tiny) against iPXE: small and 200 MB initrd, BIOS and UEFI
     const report = {
       rounds: ROUNDS,
       memory_mib: MEMORY_MIB,
-      machine: 'QEMU q35, TCG, 1 CPU, virtio-net on user networking (rows with added latency: QEMU filter-buffer); nginx on 127.0.0.1',
+      machine:
+        'QEMU q35, TCG, 1 CPU, virtio-net on user networking; rows with added latency: virtio-net on a stream netdev, delayed by half the RTT each way, to passt (bench/delayed-link.ts); nginx on 127.0.0.1',
+      ...(passt ? { passt: `Debian ${PASST_SUITE} source package ${passt.version}, built by bench/passt.ts` } : {}),
       ipxe_package: ipxeVersion,
       target: { kernel_bytes: statSync(join(www, 'vmlinuz')).size, initrds },
       sizes,
@@ -352,7 +369,9 @@ it('inetboot (debian, tiny) against iPXE: small and 200 MB initrd, BIOS and UEFI
         `Small initrd ${initrds.small.bytes} bytes, 200 MB initrd ${initrds['200MB'].bytes} bytes, target kernel ${report.target.kernel_bytes} bytes; ` +
         `-m ${MEMORY_MIB} for every boot; Debian package ${ipxeVersion}. ` +
         `iPXE on UEFI is ipxe.efi chainloaded by GRUB, driven by typing its commands on the serial console after Ctrl-B (this build takes no script from GRUB on EFI); ` +
-        `its time includes the prompt and the typing. A "-" is a boot that failed in some round (see ipxe.json).`,
+        `its time includes the prompt and the typing. +50 ms RTT: every frame held 25 ms each way between the guest's NIC and passt ` +
+        `(bench/delayed-link.ts; ${passt ? `Debian ${PASST_SUITE}'s passt ${passt.version}` : 'passt'}), no bandwidth limit added. ` +
+        `A "-" is a boot that failed in some round (see ipxe.json).`,
       '',
       ...budgets.flatMap(({ initrd, latency_ms, columns }) => [
         `### Stage budget: ${initrd === 'small' ? 'small' : '200 MB'} initrd, ${latency_ms ? `+${latency_ms} ms RTT` : 'direct'} (round 1; seconds, from the host's time of each console line)`,

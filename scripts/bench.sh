@@ -6,7 +6,7 @@
 #   bash scripts/bench.sh [--boot] [--kernel-source DIR|TARBALL]
 #   bash scripts/bench.sh root [--memory]
 #   bash scripts/bench.sh root-cache
-#   bash scripts/bench.sh ipxe [--latency]      (npm run bench)
+#   bash scripts/bench.sh ipxe                  (npm run bench)
 #   bash scripts/bench.sh ipxe --memory
 #
 # `root`: a published Debian 12 root booted three ways side by side, lazily over HTTP, after
@@ -21,11 +21,12 @@
 #
 # `ipxe`: inetboot (debian and tiny backends) against Debian's iPXE, side by side: the same
 # target kernel and marker initrd (about 1 MB, and 200 MB of incompressible bytes) from the same
-# nginx, BIOS and UEFI, seconds to the target's marker, medians of 3 interleaved rounds
+# nginx, BIOS and UEFI, and the 200 MB initrd on BIOS with 50 ms added to every round trip
+# (bench/delayed-link.ts), seconds to the target's marker, medians of 3 interleaved rounds
 # (INETBOOT_BENCH_ROUNDS), ratios, the initrd's throughput, a per-stage budget from the console
-# lines' times, and the media's sizes (bench/ipxe.bench.ts; 12 boots a round, about 15 minutes
-# for 3). --latency adds the 200 MB initrd on BIOS with about 50 ms added to every round trip
-# (3 slow boots a round). Writes test-output/bench/ipxe.{md,json} and prints the tables.
+# lines' times, and the media's sizes (bench/ipxe.bench.ts; 15 boots a round, about 25 minutes
+# for 3; the first run also builds passt, bench/passt.ts, about a minute). Writes
+# test-output/bench/ipxe.{md,json} and prints the tables.
 # INETBOOT_BENCH_ROWS (e.g. small-bios-0ms,200MB-uefi-0ms) and INETBOOT_BENCH_WAYS (e.g.
 # ipxe,tiny) take a subset, for a quicker look.
 # `ipxe --memory`: the smallest -m with which each way reaches the first screen of Debian 12's
@@ -72,8 +73,8 @@ ipxe)
 		vitest_bench ipxe-memory ipxe-memory.md
 		exit 0
 	fi
-	latency=$(flag ipxe --latency "${2:-}") || exit 2
-	vitest_bench ipxe ipxe.md INETBOOT_BENCH_LATENCY="$latency"
+	[ -z "${2:-}" ] || { echo "usage: $0 ipxe [--memory]" >&2; exit 2; }
+	vitest_bench ipxe ipxe.md
 	exit 0
 	;;
 esac

@@ -4,37 +4,26 @@
  * length no frame has ends the link. withBlockingFd3: passt gets its socket blocking.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterEach, expect, it } from 'vitest';
-import { delayedPipe, withBlockingFd3 } from '../../bench/delayed-link.js';
+import { delayedPipe, socketPair, withBlockingFd3 } from '../../bench/delayed-link.js';
 import { spawnLong } from '../../src/exec/run.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((f) => f()));
 
-/** A connected pair of sockets over a unix socket in a temporary folder. */
-async function socketPair(): Promise<[Socket, Socket]> {
+/** A connected pair of sockets (the link's own socketPair), through a temporary folder. */
+async function pair(): Promise<[Socket, Socket]> {
   const dir = mkdtempSync(join(tmpdir(), 'inetboot-link-'));
-  const path = join(dir, 's');
-  const accepted = new Promise<Socket>((resolve) => {
-    const server: Server = createServer(resolve);
-    server.listen(path);
-    cleanups.push(() => {
-      server.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
-  });
-  const client = connect(path);
-  await new Promise((r) => client.once('connect', r));
-  const other = await accepted;
+  const sockets = await socketPair(join(dir, 's'));
   cleanups.push(() => {
-    client.destroy();
-    other.destroy();
+    sockets.forEach((s) => s.destroy());
+    rmSync(dir, { recursive: true, force: true });
   });
-  return [client, other];
+  return sockets;
 }
 
 /** A frame as QEMU's stream netdev and passt write it: its 4-byte big-endian length, then it. */
@@ -46,8 +35,8 @@ function frame(payload: Buffer): Buffer {
 
 it('passes every frame whole and in order, none sooner than the delay, then the end', async () => {
   const DELAY = 40;
-  const [sender, fromSender] = await socketPair();
-  const [toReceiver, receiver] = await socketPair();
+  const [sender, fromSender] = await pair();
+  const [toReceiver, receiver] = await pair();
   const counter = delayedPipe(fromSender, toReceiver, DELAY);
 
   const frames = Array.from({ length: 20 }, (_, i) => frame(Buffer.alloc(60 + i * 71, i + 1)));
@@ -92,8 +81,8 @@ it('passes every frame whole and in order, none sooner than the delay, then the 
 });
 
 it('ends the link on a length no Ethernet frame has, instead of buffering for it', async () => {
-  const [sender, fromSender] = await socketPair();
-  const [toReceiver, receiver] = await socketPair();
+  const [sender, fromSender] = await pair();
+  const [toReceiver, receiver] = await pair();
   delayedPipe(fromSender, toReceiver, 1);
   const failed = new Promise<Error>((r) => fromSender.once('error', r));
   const ended = new Promise((r) => receiver.once('end', r));
@@ -105,7 +94,7 @@ it('ends the link on a length no Ethernet frame has, instead of buffering for it
 
 /** Runs a program that reports whether its fd 3 (a socket handed over by Node) is non-blocking. */
 async function fd3Flags(wrap: boolean): Promise<string> {
-  const [mine] = await socketPair();
+  const [mine] = await pair();
   const probe = ['-MFcntl', '-e', 'open(my $s, "+<&=", 3) or die; print fcntl($s, F_GETFL, 0) & O_NONBLOCK ? "non-blocking" : "blocking"'];
   const p = wrap ? spawnLong(...withBlockingFd3('perl', probe), { passSockets: [mine] }) : spawnLong('perl', probe, { passSockets: [mine] });
   let out = '';
