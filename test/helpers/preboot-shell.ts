@@ -3,11 +3,11 @@
  * host's BusyBox sh, the same BusyBox 1.35 build as the preboot's: a script runs after the
  * libraries it names are sourced, with IB_LIB set and its own arguments as "$@".
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { PREBOOT_OVERLAY } from '../../src/paths.js';
+import { testTempDir } from './temp.js';
 
 export const PREBOOT_LIB = join(PREBOOT_OVERLAY, 'lib/inetboot');
 
@@ -62,7 +62,7 @@ export async function fetchSources(
 ): Promise<FetchResult> {
   const names = opts.names ?? ['blob'];
   for (const n of names) if (!/^[a-z]+$/.test(n)) throw new Error(`not a file name: ${n}`);
-  const run = mkdtempSync(join(tmpdir(), 'inetboot-fetch-'));
+  const run = testTempDir('inetboot-fetch-');
   writeFileSync(join(run, 'cmdline'), `ib.stall=2 ib.probe=2 ib.retries=0 ${opts.cmdline ?? ''}\n`);
   writeFileSync(join(run, 'list'), urls.map((u) => `${u}\n`).join(''));
   const r = await prebootSh(

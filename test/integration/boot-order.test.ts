@@ -4,15 +4,15 @@
  * backslashes included ("Cannot stat sortlist entry" is its complaint about a line it could not
  * resolve), and writes the high-priority files first and the rest in its own order.
  */
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { bootOrder, sortFilePath } from '../../src/pipeline/publish/order.js';
+import { testTempDir } from '../helpers/temp.js';
 
 function tree(): string {
-  const root = mkdtempSync(join(tmpdir(), 'inetboot-order-'));
+  const root = testTempDir('inetboot-order-');
   const files: Record<string, string> = {
     'etc/fstab': 'x',
     'usr/bin/ls': 'ls',
@@ -68,7 +68,8 @@ describe('boot order', () => {
 
   it('mksquashfs resolves every line and puts the boot files before the rest', async () => {
     const root = tree();
-    const sort = join(root, '..', `${root.split('/').pop()}.sort`);
+    // Outside the tree that is packed.
+    const sort = join(testTempDir('inetboot-order-out-'), 'root.sort');
     writeFileSync(sort, bootOrder(root));
     const img = `${sort}.sqfs`;
     const r = await execa('mksquashfs', [root, img, '-noappend', '-no-progress', '-noI', '-noD', '-noF', '-sort', sort], { all: true, reject: false });

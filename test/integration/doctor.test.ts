@@ -3,16 +3,16 @@
  * (scripts/setup.sh installed everything) every command is ready; with PATH an empty directory
  * the programs are missing, and the exit code and the apt-get line say so.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { DoctorReport } from '../../src/doctor/report.js';
 import { bin } from '../helpers/cli.js';
+import { testTempDir } from '../helpers/temp.js';
 
 describe('inetboot doctor', () => {
   test('this machine: exit 0, grub-mkrescue and the rest found, the cache measured', async () => {
-    const cache = mkdtempSync(join(tmpdir(), 'inetboot-doctor-cache-'));
+    const cache = testTempDir('inetboot-doctor-cache-');
     mkdirSync(join(cache, 'debs'));
     writeFileSync(join(cache, 'debs', 'x.deb'), Buffer.alloc(2500));
     const r = await bin(['doctor', '--cache-dir', cache]);
@@ -36,7 +36,7 @@ describe('inetboot doctor', () => {
   });
 
   test('PATH an empty directory: exit 1, the missing programs named with the apt-get line; --json stays one object on stdout', async () => {
-    const empty = mkdtempSync(join(tmpdir(), 'inetboot-empty-path-'));
+    const empty = testTempDir('inetboot-empty-path-');
     const env = { PATH: empty, HOME: empty, XDG_CACHE_HOME: '' };
     const r = await bin(['doctor'], { env });
     expect(r.code).toBe(1);

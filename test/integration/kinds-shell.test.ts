@@ -2,13 +2,13 @@
  * The preboot's parsing of what a person types at GRUB (boot.sh: typed_url, typed_sha), run by
  * the real BusyBox sh against a command-line file. The boots themselves: test/boot/kinds.test.ts.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prebootSh } from '../helpers/preboot-shell.js';
+import { testTempDir } from '../helpers/temp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'inetboot-kinds-'));
+const dir = testTempDir('inetboot-kinds-');
 
 /** Runs FUNCTION PARAM with every preboot library sourced; returns [status, output]. */
 async function call(cmdline: string, fn: string, param: string): Promise<[number, string]> {

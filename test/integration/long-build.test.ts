@@ -3,13 +3,13 @@
  * all output goes to the log, and the progress its lines give reaches the logger until the end,
  * which clears it. The packer of publish relies on this ("pack: N of M MiB, K blocks").
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { ToolFailedError } from '../../src/errors.js';
 import { longBuild } from '../../src/exec/run.js';
 import { silentLogger } from '../../src/log.js';
+import { testTempDir } from '../helpers/temp.js';
 
 const SCRIPT = `
 echo "pack: 64 of 128 MiB, 250 blocks" >&2
@@ -19,7 +19,7 @@ printf '{"blocks": 500}\\n'
 `;
 
 it('returns stdout, logs everything, reports progress from the lines, and clears it at the end', async () => {
-  const logFile = join(mkdtempSync(join(tmpdir(), 'inetboot-longbuild-')), 'build.log');
+  const logFile = join(testTempDir('inetboot-longbuild-'), 'build.log');
   const logger = silentLogger();
   const r = await longBuild('sh', ['-c', SCRIPT], { logFile, logger, progress: (line) => /(\d+ of \d+ MiB, \d+ blocks)/.exec(line)?.[1] });
   expect(JSON.parse(r.stdout)).toEqual({ blocks: 500 });
@@ -32,7 +32,7 @@ it('returns stdout, logs everything, reports progress from the lines, and clears
 });
 
 it('a failure names the exit code and the lines that matter, and clears the progress', async () => {
-  const logFile = join(mkdtempSync(join(tmpdir(), 'inetboot-longbuild-')), 'build.log');
+  const logFile = join(testTempDir('inetboot-longbuild-'), 'build.log');
   const logger = silentLogger();
   const failed = longBuild('sh', ['-c', 'echo "error: no space left" >&2; exit 3'], { logFile, logger });
   await expect(failed).rejects.toThrow(ToolFailedError);

@@ -2,15 +2,15 @@
  * The pure helpers of lib/inetboot/net.sh run by the host's BusyBox sh: address checks, netmask
  * arithmetic (BusyBox awk has no "^"), and the ip= that pass_network: hands to the target.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prebootSh } from '../helpers/preboot-shell.js';
+import { testTempDir } from '../helpers/temp.js';
 
 /** Runs SCRIPT after sourcing common.sh and net.sh, with IB_RUN and IB_NET_DATA in a fresh directory. */
 async function sh(script: string, setup: (dir: string) => void = () => {}): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'inetboot-net-'));
+  const dir = testTempDir('inetboot-net-');
   mkdirSync(join(dir, 'run', 'net'), { recursive: true });
   mkdirSync(join(dir, 'data'), { recursive: true });
   writeFileSync(join(dir, 'cmdline'), '\n');

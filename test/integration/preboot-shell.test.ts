@@ -2,15 +2,15 @@
  * The preboot's shell libraries run by the real BusyBox sh: the kernel command-line parser
  * (cmdline_get) against command lines built by kernelCmdline(), fuzzed.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { kernelCmdline, type KernelParam } from '../../src/quote.js';
 import { prebootSh } from '../helpers/preboot-shell.js';
+import { testTempDir } from '../helpers/temp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'inetboot-cmdline-'));
+const dir = testTempDir('inetboot-cmdline-');
 
 /** Runs cmdline_get for each key over one command line; returns [exit code, value] per key. */
 async function getAll(cmdline: string, keys: string[]): Promise<[number, string][]> {

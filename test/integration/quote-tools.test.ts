@@ -4,15 +4,15 @@
  * grub-script-check accepts every GRUB word. The reference parsers and the exact outputs are
  * unit tests (test/unit/quote.test.ts).
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, test } from 'vitest';
 import { grubMenuTitle, grubQuote, grubWord, shQuote } from '../../src/quote.js';
 import { attempt, COUNT, FUZZ, SEED, UNWRITABLE_RE } from '../helpers/fuzz.js';
+import { testTempDir } from '../helpers/temp.js';
 
-const work = mkdtempSync(join(tmpdir(), 'inetboot-quote-'));
+const work = testTempDir('inetboot-quote-');
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function decodeNulSeparated(out: Uint8Array): string[] {

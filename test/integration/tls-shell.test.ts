@@ -6,8 +6,7 @@
  * /etc/inetboot/tls/ca.pem does not exist, so the test CA comes from SSL_CERT_FILE, openssl's
  * default CA file.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PREBOOT_OVERLAY } from '../../src/paths.js';
@@ -18,6 +17,7 @@ import { outputDir } from '../helpers/paths.js';
 import { prebootSh } from '../helpers/preboot-shell.js';
 import { scaled } from '../helpers/timeouts.js';
 import { makeTestCa, type TestCa } from '../helpers/tls.js';
+import { testTempDir } from '../helpers/temp.js';
 
 const WRAPPER_DIR = join(PREBOOT_OVERLAY, 'usr/libexec/inetboot');
 const DIR = 'tls-shell';
@@ -44,7 +44,7 @@ afterAll(async () => {
 
 /** ib_wget URL in a fresh run directory; returns its status, stderr and the file. */
 async function ibWget(url: string, opts: { proxy?: string } = {}) {
-  const runDir = mkdtempSync(join(tmpdir(), 'inetboot-tls-'));
+  const runDir = testTempDir('inetboot-tls-');
   if (opts.proxy) writeFileSync(join(runDir, 'proxy'), `${opts.proxy}\n`);
   const r = await prebootSh('IB_TLS_BIN=$3; IB_RUN=$1; ib_wget "$2" "$1/out" -q', {
     libs: ['console', 'http'],

@@ -3,14 +3,14 @@
  * before any work, and the QEMU arguments that boot such an image as the only disk, a USB stick.
  * The image itself: test/integration/cache-partition.test.ts; its boots: test/boot/cache-stick.test.ts.
  */
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { parseCachePartitionSize } from '../../src/pipeline/cache-partition.js';
 import { qemuArgs } from '../../src/qemu/boot.js';
 import { cli } from '../helpers/cli.js';
+import { testTempDir } from '../helpers/temp.js';
 
 const MIB = 1024 * 1024;
 
@@ -43,14 +43,14 @@ describe('build-iso --cache-partition SIZE', () => {
   ])('%s is refused', (text, message) => expect(usageError(() => parseCachePartitionSize(text))).toBe(message));
 
   test('a bad size is refused before the config is read or anything is written', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'inetboot-stick-'));
+    const dir = testTempDir('inetboot-stick-');
     const r = await cli('build-iso', '-c', join(dir, 'missing.yaml'), '--cache-partition', '1M', '-o', join(dir, 'stick.img'));
     expect(r).toEqual({ code: 2, stdout: '', stderr: 'inetboot: error: --cache-partition 1M: at least 2M\n' });
     expect(readdirSync(dir)).toEqual([]);
   });
 
   test('an output directory is refused, naming inetboot-stick.img as the file to write', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'inetboot-stick-'));
+    const dir = testTempDir('inetboot-stick-');
     const r = await cli('build-iso', '-c', join(dir, 'missing.yaml'), '--cache-partition', '8M', '-o', dir);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`inetboot: error: -o ${dir} is a directory: name the file to write, e.g. ${join(dir, 'inetboot-stick.img')}\n`);

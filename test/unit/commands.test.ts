@@ -1,10 +1,10 @@
 /** init, add-entry, list and remove-entry through main(): exit codes and output. No external tools. */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { cli } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { testTempDir } from '../helpers/temp.js';
 
 const EXAMPLE = readFileSync(join(REPO_ROOT, 'examples', 'inetboot.yaml'), 'utf8');
 const HEX = 'f'.repeat(64);
@@ -13,7 +13,7 @@ const HEX = 'f'.repeat(64);
 const run = (...args: string[]) => cli('-q', ...args);
 
 function newConfigPath(): string {
-  return join(mkdtempSync(join(tmpdir(), 'inetboot-cmd-')), 'inetboot.yaml');
+  return join(testTempDir('inetboot-cmd-'), 'inetboot.yaml');
 }
 
 describe('init', () => {

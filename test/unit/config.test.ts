@@ -1,12 +1,12 @@
 /** Reading the config: exact messages with file:line and key path. No external tools. */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { problems } from '../helpers/config.js';
+import { testTempDir } from '../helpers/temp.js';
 
 const HEX = 'ab'.repeat(32);
 
@@ -203,7 +203,7 @@ describe('parseConfig: messages', () => {
 
 describe('loadConfig', () => {
   test('a missing file says how to create one', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'inetboot-')), 'inetboot.yaml');
+    const file = join(testTempDir('inetboot-'), 'inetboot.yaml');
     await expect(loadConfig(file)).rejects.toThrow(new ConfigError([{ file, path: '', message: 'no such file: run "inetboot init" to create one, or pass -c PATH' }]));
     await expect(loadConfig(file)).rejects.toThrow(`${file}: no such file: run "inetboot init" to create one, or pass -c PATH`);
   });

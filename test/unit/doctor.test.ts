@@ -1,6 +1,5 @@
 /** The report of `inetboot doctor` with a fake tool lookup: no external program runs. */
-import { chmodSync, linkSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { formatReport, size } from '../../src/commands/doctor.js';
@@ -9,8 +8,9 @@ import { TOOLS, type ToolLookup } from '../../src/exec/tools.js';
 import { ISO_TOOLS } from '../../src/pipeline/iso.js';
 import { BACKENDS } from '../../src/pipeline/preboot/backend.js';
 import { PUBLISH_TOOLS } from '../../src/pipeline/publish/publish.js';
+import { testTempDir } from '../helpers/temp.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'inetboot-doctor-'));
+const tmp = () => testTempDir('inetboot-doctor-');
 
 /** A machine that has everything but `missing`. */
 function lookupWithout(...missing: string[]): ToolLookup {

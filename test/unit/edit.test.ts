@@ -1,7 +1,6 @@
 /** Comment-preserving edits and the atomic write. No external tools. */
-import { chmodSync, constants as fsConstants, linkSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, lstatSync, writeFileSync } from 'node:fs';
+import { chmodSync, constants as fsConstants, linkSync, readdirSync, readFileSync, statSync, symlinkSync, lstatSync, writeFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { addEntryCommand } from '../../src/commands/add-entry.js';
@@ -11,6 +10,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { OperationError, UsageError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { testTempDir } from '../helpers/temp.js';
 
 const HEX = '0123456789abcdef'.repeat(4);
 const EXAMPLE = readFileSync(join(REPO_ROOT, 'examples', 'inetboot.yaml'), 'utf8');
@@ -38,7 +38,7 @@ entries:
 const TINY: NewEntry = { id: 'tiny', title: 'Tiny', kernel: { url: 'http://10.0.2.2:8080/tiny' } };
 
 function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'inetboot-edit-'));
+  return testTempDir('inetboot-edit-');
 }
 
 describe('addEntry', () => {

@@ -1,6 +1,5 @@
 /** network:, proxy:, pass_network:, tls: and entries[].tls_verify: messages and the data files they bake in. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
@@ -8,6 +7,7 @@ import { UsageError } from '../../src/errors.js';
 import { needsTls, networkDataFiles, readCaBundle } from '../../src/pipeline/preboot/network.js';
 import { parseSize } from '../../src/pipeline/cache-disk.js';
 import { problems } from '../helpers/config.js';
+import { testTempDir } from '../helpers/temp.js';
 
 const HTTPS_ENTRY = 'entries:\n  - id: d\n    title: D\n    kernel: https://10.0.2.2:8443/linux\n';
 
@@ -131,7 +131,7 @@ describe('network: messages', () => {
 });
 
 describe('tls.ca_bundle at build time', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'inetboot-ca-'));
+  const dir = testTempDir('inetboot-ca-');
   const config = (path: string) => parseConfig(`tls:\n  ca_bundle: ${path}\n${HTTPS_ENTRY}`, 'ib.yaml').config;
 
   test('a missing file is a usage error naming it', () => {

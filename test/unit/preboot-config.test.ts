@@ -1,8 +1,7 @@
 /** The preboot: key, the precedence of its settings, and the kernel fragment check. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { cli } from '../helpers/cli.js';
 import { prebootSettings } from '../../src/commands/build-preboot.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -10,6 +9,7 @@ import { checkPrebootSettings } from '../../src/pipeline/preboot/backend.js';
 import { buildrootProgress } from '../../src/pipeline/preboot/buildroot.js';
 import { missingSymbols, requiredSymbols } from '../../src/pipeline/preboot/kernel-source.js';
 import { problems } from '../helpers/config.js';
+import { testTempDir } from '../helpers/temp.js';
 
 const ENTRY = 'entries:\n  - id: d\n    title: D\n    kernel: http://10.0.2.2:8080/linux\n';
 
@@ -65,7 +65,7 @@ describe('preboot: in the config', () => {
     expect(() => checkPrebootSettings({ backend: 'kernel-source', kernelSource: '/nonexistent' }, https)).not.toThrow();
     expect(() => checkPrebootSettings({ backend: 'buildroot', buildrootDir: '/nonexistent' }, parseConfig(ENTRY, 'p.yaml').config)).not.toThrow();
     // Through the CLI: exit 2 with the hint, before any Buildroot work (the tree does not exist).
-    const file = join(mkdtempSync(join(tmpdir(), 'inetboot-br-')), 'c.yaml');
+    const file = join(testTempDir('inetboot-br-'), 'c.yaml');
     writeFileSync(file, ENTRY.replace('http://10.0.2.2:8080', 'https://10.0.2.2:8443'));
     const r = await cli('build-iso', '-c', file, '--preboot-backend', 'buildroot', '--buildroot-dir', '/nonexistent', '-o', join(file, '..', 'x.iso'));
     expect(r).toEqual({
@@ -94,10 +94,9 @@ test('Buildroot progress lines name the package and the step', () => {
 });
 
 describe('build-preboot refuses a missing source tree before any work', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'inetboot-preboot-cli-'));
+  const dir = testTempDir('inetboot-preboot-cli-');
   const cfg = join(dir, 'inetboot.yaml');
   writeFileSync(cfg, ENTRY);
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test('buildroot: a directory that is not a Buildroot tree', async () => {
     const r = await cli('build-preboot', '-c', cfg, '--backend', 'buildroot', '--buildroot-dir', dir, '-o', join(dir, 'out'), '--cache-dir', join(dir, 'cache'));
