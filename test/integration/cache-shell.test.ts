@@ -5,7 +5,7 @@
  * machines mounts ext4 images (loop) but has no vfat, so the images here are ext4; the QEMU
  * scenarios use vfat. Mounting needs root (as CI runs); elsewhere this is skipped, saying why.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -37,6 +37,8 @@ async function withImage<T>(image: string, work: (dir: string) => T | Promise<T>
     return await work(mnt);
   } finally {
     await execa('umount', [mnt]);
+    // Only an empty folder once unmounted: rmdirSync refuses anything else.
+    rmdirSync(mnt);
   }
 }
 

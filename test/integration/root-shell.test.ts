@@ -7,15 +7,15 @@
  * itself: test/boot/root.test.ts.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readNewc } from '../../src/pipeline/cpio.js';
 import { parseManifest, renderManifest, type RootManifest } from '../../src/pipeline/publish/manifest.js';
 import { prebootSh } from '../helpers/preboot-shell.js';
+import { testTempDir } from '../helpers/temp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'inetboot-root-shell-'));
+const dir = testTempDir('inetboot-root-shell-');
 const hex = (c: string) => c.repeat(64);
 
 const GOOD: RootManifest = {
