@@ -91,6 +91,7 @@ export async function passtFromSource(cacheDir: string, say: (line: string) => v
 
   const mirror = debianMirror().replace(/\/+$/, '');
   const dists = `${mirror}/dists/${PASST_SUITE}`;
+  mkdirSync(cacheDir, { recursive: true });
   const work = mkdtempSync(join(cacheDir, '.passt-'));
   try {
     say(`passt: reading Debian ${PASST_SUITE}'s source index`);
