@@ -57,10 +57,8 @@ export interface DelayedLink {
   network: string[];
   /** Bytes passed each way so far. */
   readonly bytes: { toGuest: number; fromGuest: number };
-  /** What passt printed on stderr (its messages go to `logFile`). */
+  /** What passt printed on stderr (its messages go to dir/passt.log). */
   readonly passtOutput: string;
-  /** passt's log: its addresses, DHCP, why it stopped. */
-  logFile: string;
   close(): Promise<void>;
 }
 
@@ -186,7 +184,6 @@ export async function startDelayedLink(opts: { passt: string; dir: string; rttMs
     get passtOutput() {
       return passtOutput;
     },
-    logFile,
     close: async () => {
       guest?.destroy();
       toPasst.destroy();

@@ -58,10 +58,27 @@ export async function boundedGet(url: string, maxBytes: number): Promise<Buffer>
 }
 
 /** `data` must have this size and sha256, or nothing is used. */
-function verify(what: string, data: Buffer, sha256: string, size: number): void {
-  if (data.length !== size || sha256Hex(data) !== sha256) {
-    throw new Error(`${what}: ${data.length} bytes, sha256 ${sha256Hex(data)}; the signed index says ${size} bytes, sha256 ${sha256}`);
+export function verify(what: string, data: Buffer, sha256: string, size: number): void {
+  const got = sha256Hex(data);
+  if (data.length !== size || got !== sha256) {
+    throw new Error(`${what}: ${data.length} bytes, sha256 ${got}; the signed index says ${size} bytes, sha256 ${sha256}`);
   }
+}
+
+/** Writes the signed part of `inRelease` to `release` (gpgv), or refuses a signature that is not good. `url`: where it came from, for the message. */
+export async function signedRelease(inRelease: string, release: string, url: string, keyring = KEYRING): Promise<void> {
+  await run('gpgv', ['--keyring', keyring, '--output', release, inRelease]).catch((e: Error) => {
+    throw new Error(`the signature of ${url} is not good with ${keyring} (apt-get install debian-archive-keyring brings Debian 13's key): ${e.message}`);
+  });
+}
+
+/** What a Sources stanza says of passt's source: its version, and the orig tarball's path in the pool with its sha256 and size. */
+export function passtSource(stanza: string | undefined, suite: string): { version: string; path: string; sha256: string; size: number } {
+  const version = stanza && /^Version: (\S+)$/m.exec(stanza)?.[1];
+  const directory = stanza && /^Directory: (\S+)$/m.exec(stanza)?.[1];
+  const orig = stanza ? checksumLines(stanza, 'Checksums-Sha256').find(([, , name]) => /^passt_[^/]+\.orig\.tar\.xz$/.test(name)) : undefined;
+  if (!version || directory !== 'pool/main/p/passt' || !orig) throw new Error(`Debian ${suite}'s Sources has no usable passt stanza`);
+  return { version, path: `${directory}/${orig[2]}`, sha256: orig[0], size: orig[1] };
 }
 
 /**
@@ -96,10 +113,7 @@ export async function passtFromSource(cacheDir: string, say: (line: string) => v
   try {
     say(`passt: reading Debian ${PASST_SUITE}'s source index`);
     writeFileSync(join(work, 'InRelease'), await boundedGet(`${dists}/InRelease`, MAX_BYTES.inRelease));
-    // gpgv writes only the signed part, and fails when the signature is not good.
-    await run('gpgv', ['--keyring', KEYRING, '--output', join(work, 'Release'), join(work, 'InRelease')]).catch((e: Error) => {
-      throw new Error(`the signature of ${dists}/InRelease is not good with ${KEYRING} (apt-get install debian-archive-keyring brings Debian 13's key): ${e.message}`);
-    });
+    await signedRelease(join(work, 'InRelease'), join(work, 'Release'), `${dists}/InRelease`);
     const release = readFileSync(join(work, 'Release'), 'utf8');
     const sourcesEntry = checksumLines(release, 'SHA256').find(([, , name]) => name === 'main/source/Sources.xz');
     if (!sourcesEntry) throw new Error(`${dists}/InRelease lists no main/source/Sources.xz`);
@@ -107,21 +121,18 @@ export async function passtFromSource(cacheDir: string, say: (line: string) => v
     verify(`${dists}/main/source/Sources.xz`, sourcesXz, sourcesEntry[0], sourcesEntry[1]);
     writeFileSync(join(work, 'Sources.xz'), sourcesXz);
     await run('xz', ['-d', join(work, 'Sources.xz')]);
-    const stanza = sourceStanza(readFileSync(join(work, 'Sources'), 'utf8'), 'passt');
-    const version = stanza && /^Version: (\S+)$/m.exec(stanza)?.[1];
-    const directory = stanza && /^Directory: (\S+)$/m.exec(stanza)?.[1];
-    const orig = stanza ? checksumLines(stanza, 'Checksums-Sha256').find(([, , name]) => /^passt_[^/]+\.orig\.tar\.xz$/.test(name)) : undefined;
-    if (!version || !directory || !/^pool\/main\/p\/passt$/.test(directory) || !orig) throw new Error(`Debian ${PASST_SUITE}'s Sources has no usable passt stanza`);
+    const { version, path, sha256, size } = passtSource(sourceStanza(readFileSync(join(work, 'Sources'), 'utf8'), 'passt'), PASST_SUITE);
+    const tarballName = path.split('/').pop()!;
 
     say(`passt: building Debian ${PASST_SUITE}'s passt ${version} from source`);
-    const tarball = await boundedGet(`${mirror}/${directory}/${orig[2]}`, MAX_BYTES.orig);
-    verify(orig[2], tarball, orig[0], orig[1]);
-    writeFileSync(join(work, orig[2]), tarball);
+    const tarball = await boundedGet(`${mirror}/${path}`, MAX_BYTES.orig);
+    verify(tarballName, tarball, sha256, size);
+    writeFileSync(join(work, tarballName), tarball);
     const src = join(work, 'src');
     mkdirSync(src);
-    await run('tar', ['-xJf', join(work, orig[2]), '-C', src, '--no-same-owner']);
+    await run('tar', ['-xJf', join(work, tarballName), '-C', src, '--no-same-owner']);
     const [top] = readdirSync(src);
-    if (!top) throw new Error(`${orig[2]} is empty`);
+    if (!top) throw new Error(`${tarballName} is empty`);
     // VERSION is what `passt --version` prints; upstream's Makefile takes it from git otherwise.
     const upstream = version.replace(/^\d+:/, '').replace(/-[^-]+$/, '');
     await run('nice', ['make', '-C', join(src, top), `-j${availableParallelism()}`, 'passt', `VERSION=${upstream}`], {

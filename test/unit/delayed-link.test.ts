@@ -3,26 +3,21 @@
  * in order, and none sooner than the delay after it was sent; the end of the stream follows; a
  * length no frame has ends the link. withBlockingFd3: passt gets its socket blocking.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterEach, expect, it } from 'vitest';
 import { delayedPipe, socketPair, withBlockingFd3 } from '../../bench/delayed-link.js';
 import { spawnLong } from '../../src/exec/run.js';
+import { testTempDir } from '../helpers/temp.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((f) => f()));
 
 /** A connected pair of sockets (the link's own socketPair), through a temporary folder. */
 async function pair(): Promise<[Socket, Socket]> {
-  const dir = mkdtempSync(join(tmpdir(), 'inetboot-link-'));
-  const sockets = await socketPair(join(dir, 's'));
-  cleanups.push(() => {
-    sockets.forEach((s) => s.destroy());
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const sockets = await socketPair(join(testTempDir('inetboot-link-'), 's'));
+  cleanups.push(() => sockets.forEach((s) => s.destroy()));
   return sockets;
 }
 
