@@ -30,6 +30,8 @@ busybox                              busybox-static      the preboot's shell, wg
 kexec                                kexec-tools         starts the downloaded kernel from the preboot
 depmod                               kmod                computes the preboot's modules.dep
 ldd                                  libc-bin            finds the libraries of the programs copied into the preboot
+gcc                                  gcc                 compiles the preboot's sha256 checker (preboot-tools/), the preboot kernel, or Buildroot's host tools
+/usr/lib/x86_64-linux-gnu/libcrypto.a libssl-dev         OpenSSL's SHA-256, linked into the preboot's sha256 checker
 openssl                              openssl             checks HTTPS certificates in the preboot (copied into it)
 dpkg-deb                             dpkg                unpacks Debian packages (kernel, BusyBox) without installing them
 apt-get                              apt                 downloads Debian packages (kernel, BusyBox) without installing them
@@ -41,7 +43,6 @@ pkg-config                           pkg-config          finds the libraries the
 sync                                 coreutils           makes a published tree durable before its manifest is written
 # the kernel-source and buildroot preboot backends
 make                                 make                builds the preboot kernel, or runs Buildroot
-gcc                                  gcc                 compiles the preboot kernel, or Buildroot's host tools and toolchain
 flex                                 flex                the kernel's Kconfig parser
 bison                                bison               the kernel's Kconfig parser
 bc                                   bc                  the kernel build computes constants with bc
@@ -124,6 +125,12 @@ export function needs(...names: string[]): ToolNeed[] {
     if (!t) throw new Error(`internal: ${name} is not in the table of tools (src/exec/tools.ts)`);
     return { name, reason: t.does };
   });
+}
+
+/** The needs of several steps, each tool once (the first one's reason). */
+export function joinNeeds(...lists: ToolNeed[][]): ToolNeed[] {
+  const seen = new Set<string>();
+  return lists.flat().filter((n) => !seen.has(n.name) && (seen.add(n.name), true));
 }
 
 /** Throws one MissingToolError that lists every missing tool and the packages to install. */

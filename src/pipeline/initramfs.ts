@@ -14,6 +14,7 @@ import { addEntryData } from './preboot/entries.js';
 import { addNetworkData } from './preboot/network.js';
 import type { KernelTree } from './preboot/kernel-package.js';
 import { addModules, allPrebootModules } from './preboot/modules.js';
+import { addSha256Tool } from './preboot/sha256-tool.js';
 import { addBusybox, addKexec } from './preboot/userland.js';
 
 /** Adds every file below a host directory (the rootfs overlay), keeping modes and symlinks. */
@@ -80,6 +81,7 @@ export async function buildPrebootInitramfs(opts: InitramfsOptions): Promise<Ini
   const ctx = { logger: opts.logger, signal: opts.signal };
   await addBusybox(m, ctx);
   await addKexec(m, ctx);
+  await addSha256Tool(m, opts.workDir, ctx);
   const count = opts.kernel ? (await addModules(m, opts.kernel, allPrebootModules(), opts.workDir, ctx)).count : 0;
   addEntryData(m, opts.config);
   // openssl and a CA bundle only when the config uses https:// or tls: (several MB).

@@ -94,6 +94,7 @@ describe('tiny profile: kernel-source backend', () => {
     expect(list).toContain('init');
     expect(list).toContain('bin/busybox');
     expect(list).toContain('sbin/kexec');
+    expect(list).toContain('sbin/inetboot-sha256');
     expect(list).toContain('etc/inetboot/entries/tiny/kernel_url');
     expect(list.filter((p) => p.startsWith('lib/modules'))).toEqual([]);
   });

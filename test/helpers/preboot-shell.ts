@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { PREBOOT_OVERLAY } from '../../src/paths.js';
+import { buildSha256Tool } from '../../src/pipeline/preboot/sha256-tool.js';
 import { testTempDir } from './temp.js';
 
 export const PREBOOT_LIB = join(PREBOOT_OVERLAY, 'lib/inetboot');
@@ -41,6 +42,14 @@ export async function prebootSh(script: string, opts: ShellOptions = {}): Promis
   return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr, all: r.all ?? '' };
 }
 
+let sha256Tool: Promise<string> | undefined;
+
+/** The preboot's sha256 checker (preboot-tools/inetboot-sha256.c), compiled once per test file. */
+export function prebootSha256Tool(): Promise<string> {
+  sha256Tool ??= buildSha256Tool(testTempDir('inetboot-sha256-tool-'));
+  return sha256Tool;
+}
+
 export interface FetchResult {
   code: number;
   /** The console: stdout and stderr interleaved. */
@@ -54,11 +63,12 @@ export interface FetchResult {
  * it for an artifact named "blob": with a sha256 and size to check, extra command-line
  * parameters, and the cache allow-list IB_CACHE_DEVICES (empty: no cache). `names`: several
  * files fetched one after another in the same run (as kernel and initrd are), each from URLS;
- * `file` is then the last one's.
+ * `file` is then the last one's. Files are checked by the preboot's sha256 checker, as in the
+ * debian and kernel-source preboots, or by `hasher` (IB_SHA256, common.sh's sha256_of).
  */
 export async function fetchSources(
   urls: readonly string[],
-  opts: { sha?: string; size?: number; cmdline?: string; cacheDevices?: string; timeoutMs?: number; names?: readonly string[] } = {},
+  opts: { sha?: string; size?: number; cmdline?: string; cacheDevices?: string; timeoutMs?: number; names?: readonly string[]; hasher?: string } = {},
 ): Promise<FetchResult> {
   const names = opts.names ?? ['blob'];
   for (const n of names) if (!/^[a-z]+$/.test(n)) throw new Error(`not a file name: ${n}`);
@@ -70,6 +80,7 @@ export async function fetchSources(
     {
       args: [run, opts.sha ?? '', opts.size === undefined ? '' : String(opts.size), opts.cacheDevices ?? '', names.join(' ')],
       timeoutMs: opts.timeoutMs,
+      env: { IB_SHA256: opts.hasher ?? (await prebootSha256Tool()) },
     },
   );
   let file: Buffer | undefined;

@@ -92,6 +92,8 @@ describe('build-iso (real grub-mkrescue, xorriso, Debian packages)', () => {
       expect(byPath.get(applet)?.type, applet).toBe('symlink');
     }
     expect(byPath.get('sbin/kexec')?.type).toBe('file');
+    // The sha256 checker, compiled for this build (preboot-tools/inetboot-sha256.c).
+    expect(byPath.get('sbin/inetboot-sha256')).toMatchObject({ type: 'file', mode: 0o755 });
     expect(cpio.some((e) => /^lib\/x86_64-linux-gnu\/libxenctrl\.so/.test(e.path))).toBe(true);
     expect(byPath.get('lib64/ld-linux-x86-64.so.2')?.type).toBe('file');
     expect(byPath.get('dev/console')).toMatchObject({ type: 'chardev', rdevmajor: 5, rdevminor: 1 });

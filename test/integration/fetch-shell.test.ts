@@ -43,7 +43,7 @@ const good = () => nginx.url('blob');
 const fault = (mode: FaultMode, n = 0) => `http://127.0.0.1:${faults.port}/${mode}/${n}/blob`;
 
 /** fetch_sources over URLS (test/helpers/preboot-shell.ts), with this file's time limit. */
-const fetchWith = (urls: string[], opts: { sha?: string; size?: number; cmdline?: string; names?: readonly string[] } = {}) => fetchSources(urls, { ...opts, timeoutMs: scaled(60_000) });
+const fetchWith = (urls: string[], opts: { sha?: string; size?: number; cmdline?: string; names?: readonly string[]; hasher?: string } = {}) => fetchSources(urls, { ...opts, timeoutMs: scaled(60_000) });
 
 describe('fetch_sources (BusyBox sh + wget, nginx, fault server)', () => {
   it('one good source: verified, one summary line', async () => {
@@ -106,6 +106,25 @@ describe('fetch_sources (BusyBox sh + wget, nginx, fault server)', () => {
       `inetboot: ERROR: sha256 mismatch for ${bad[4]}`,
       `inetboot: ERROR: sha256 mismatch for ${bad[5]}`,
     ]);
+  });
+
+  it("the preboot's own sha256 checker decides: a checker that prints another digest gets a good file refused", async () => {
+    const liar = join(www, '..', 'lying-sha256');
+    writeFileSync(liar, `#!/bin/sh\necho ${'0'.repeat(64)}  "$1"\n`, { mode: 0o755 });
+    const r = await fetchWith([good()], { sha: sha256(blob), hasher: liar });
+    expect(r.code, r.out).toBe(1);
+    expect(r.file).toBeUndefined();
+    expect(r.out).toContain(`inetboot:   got      ${'0'.repeat(64)}`);
+  });
+
+  it("without the checker (Buildroot's preboot has none), BusyBox's sha256sum checks the file", async () => {
+    const r = await fetchWith([good()], { sha: sha256(blob), hasher: '/nonexistent/inetboot-sha256' });
+    expect(r.code, r.out).toBe(0);
+    expect(r.file?.equals(blob)).toBe(true);
+    expect(r.out).toContain(`inetboot: verified sha256 of ${good()} (${SIZE} bytes)`);
+    const wrong = await fetchWith([fault('wrong', 0)], { sha: sha256(blob), hasher: '/nonexistent/inetboot-sha256', cmdline: 'ib.mirrors=listed' });
+    expect(wrong.code, wrong.out).toBe(1);
+    expect(wrong.out).toContain(`inetboot: ERROR: sha256 mismatch for ${fault('wrong', 0)}`);
   });
 
   it('all sources bad: every cause named, nothing left at DEST', async () => {

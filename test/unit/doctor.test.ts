@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { formatReport, size } from '../../src/commands/doctor.js';
 import { cacheStatus, commandNeeds, doctor, kvmStatus } from '../../src/doctor/report.js';
-import { TOOLS, type ToolLookup } from '../../src/exec/tools.js';
+import { TOOLS, joinNeeds, needs, type ToolLookup } from '../../src/exec/tools.js';
 import { ISO_TOOLS } from '../../src/pipeline/iso.js';
 import { BACKENDS } from '../../src/pipeline/preboot/backend.js';
 import { PUBLISH_TOOLS } from '../../src/pipeline/publish/publish.js';
@@ -65,6 +65,21 @@ describe('doctor report', () => {
     expect(r.missing_packages).toEqual(['flex', 'libzstd-dev', 'ovmf', 'xorriso']);
     expect(r.apt_get).toBe('apt-get install flex libzstd-dev ovmf xorriso');
     expect(r.tools.find((t) => t.name === 'flex')!.needed_by).toEqual(['build-iso --preboot-backend kernel-source', 'build-preboot --preboot-backend kernel-source']);
+  });
+
+  test("the preboot's sha256 checker: gcc and the static libcrypto stop build-iso on the backends that compile it, not buildroot's", async () => {
+    const r = await doctor({ cacheDir: tmp(), lookup: lookupWithout('/usr/lib/x86_64-linux-gnu/libcrypto.a'), hasLibrary: everyLibrary });
+    const missing = (command: string) => r.commands.find((c) => c.command === command)!.missing;
+    expect(missing('build-iso')).toEqual(['/usr/lib/x86_64-linux-gnu/libcrypto.a']);
+    expect(missing('build-iso --preboot-backend kernel-source')).toEqual(['/usr/lib/x86_64-linux-gnu/libcrypto.a']);
+    expect(missing('build-iso --preboot-backend buildroot')).toEqual([]);
+    expect(r.apt_get).toBe('apt-get install libssl-dev');
+  });
+
+  test('joinNeeds: each tool once, with the reason of its first list', () => {
+    const joined = joinNeeds(needs('make', 'gcc'), needs('gcc', 'ldd'), [{ name: 'ldd', reason: 'another reason' }]);
+    expect(joined.map((n) => n.name)).toEqual(['make', 'gcc', 'ldd']);
+    expect(joined[2]!.reason).toBe(TOOLS.ldd!.does);
   });
 
   test('without pkg-config the libraries are not checked, and publish is not ready', async () => {

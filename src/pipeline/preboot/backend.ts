@@ -2,7 +2,9 @@
  * The preboot backends: who makes the preboot kernel and its initramfs.
  *   debian         Debian's stock kernel package + the host's BusyBox/kexec + NIC modules (gzip)
  *   kernel-source  a tiny kernel built from a Linux source tree with every driver built in,
- *                  Debian's dynamic BusyBox and the host's kexec, no modules (xz)
+ *                  the same BusyBox (static) and kexec, no modules (xz)
+ * Both carry the sha256 checker compiled from preboot-tools/ (sha256-tool.ts); Buildroot's
+ * preboot checks with BusyBox's sha256sum (common.sh's sha256_of falls back to it).
  *   buildroot      kernel and root filesystem from Buildroot with buildroot-overlay/
  * Each produces a Preboot; the ISO stage only copies it.
  */
@@ -10,7 +12,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { PREBOOT_BACKENDS, type Config } from '../../config/schema.js';
 import { UsageError } from '../../errors.js';
-import { needs, type ToolNeed } from '../../exec/tools.js';
+import { joinNeeds, needs, type ToolNeed } from '../../exec/tools.js';
 import type { Logger } from '../../log.js';
 import { buildPrebootInitramfs } from '../initramfs.js';
 import { Manifest } from '../manifest.js';
@@ -19,6 +21,7 @@ import { addEntryData } from './entries.js';
 import { addNetworkFiles, httpsUrls, needsTls } from './network.js';
 import { prepareKernelPackage } from './kernel-package.js';
 import { KERNEL_SOURCE_TOOLS, buildSourceKernel } from './kernel-source.js';
+import { SHA256_TOOL_NEEDS } from './sha256-tool.js';
 
 export { PREBOOT_BACKENDS };
 export type PrebootBackend = (typeof PREBOOT_BACKENDS)[number];
@@ -26,10 +29,10 @@ export type PrebootBackend = (typeof PREBOOT_BACKENDS)[number];
 /** The Debian package the default backend takes the preboot kernel from. */
 export const DEFAULT_KERNEL_PACKAGE = 'linux-image-amd64';
 
-export const DEBIAN_BACKEND_TOOLS = needs('apt-get', 'apt-cache', 'dpkg-deb', 'depmod', 'busybox', 'kexec', 'ldd');
+export const DEBIAN_BACKEND_TOOLS = [...needs('apt-get', 'apt-cache', 'dpkg-deb', 'depmod', 'busybox', 'kexec', 'ldd'), ...SHA256_TOOL_NEEDS];
 
-// The debian backend's userland (busybox-static, kexec), and no modules.
-const KERNEL_SOURCE_BACKEND_TOOLS = [...KERNEL_SOURCE_TOOLS, ...needs('busybox', 'kexec', 'ldd')];
+// The debian backend's userland (busybox-static, kexec, the sha256 checker), and no modules.
+const KERNEL_SOURCE_BACKEND_TOOLS = joinNeeds(KERNEL_SOURCE_TOOLS, needs('busybox', 'kexec', 'ldd'), SHA256_TOOL_NEEDS);
 
 /** The preboot, whichever backend made it. */
 export interface Preboot {

@@ -158,7 +158,7 @@ cache_get() {
 	# The copy, not the cached file, is what gets checked and booted.
 	rm -f "$dest.part"
 	if cp "$file" "$dest.part" 2>/dev/null; then
-		got=$(sha256sum "$dest.part" | cut -d' ' -f1)
+		got=$(sha256_of "$dest.part")
 	else
 		got="unreadable"
 	fi

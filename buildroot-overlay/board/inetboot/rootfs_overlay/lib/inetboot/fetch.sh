@@ -185,7 +185,7 @@ fetch_one() {
 		# Said before the hash: on a slow CPU a large file takes seconds (200 MB: 3 s under
 		# QEMU/TCG), and bench/ipxe.bench.ts ends its download stage here.
 		say "checking the sha256 of $url"
-		got_sha=$(sha256sum "$part" | cut -d' ' -f1)
+		got_sha=$(sha256_of "$part")
 		if [ "$got_sha" != "$want" ]; then
 			rm -f "$part"
 			say "ERROR: sha256 mismatch for $url"
