@@ -26,6 +26,13 @@ export function subsetFromEnv<T>(name: string, all: readonly T[], key: (t: T) =>
   return some;
 }
 
+/** The median of V (the mean of the middle two for an even count); null for none. */
+export function median(v: number[]): number | null {
+  if (v.length === 0) return null;
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
 /** INETBOOT_BENCH_WAYS=ipxe,tiny: only these ways. */
 export const waysFromEnv = (): Way[] => subsetFromEnv('INETBOOT_BENCH_WAYS', ALL_WAYS, (w) => w);
 

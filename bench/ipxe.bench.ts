@@ -44,7 +44,7 @@ import { startDelayedLink, type DelayedLink } from './delayed-link.js';
 import { passtFromSource, PASST_SUITE } from './passt.js';
 import { outputDir } from '../test/helpers/paths.js';
 import { sha256, TARGET_MARKER, writeTargetFiles } from '../test/helpers/target.js';
-import { ALL_WAYS, IPXE_PACKAGE, ipxeTypedLine, subsetFromEnv, WAY_TITLE, wayIso, waysFromEnv, type Target, type Way } from './ipxe-media.js';
+import { ALL_WAYS, IPXE_PACKAGE, ipxeTypedLine, median, subsetFromEnv, WAY_TITLE, wayIso, waysFromEnv, type Target, type Way } from './ipxe-media.js';
 
 const OUT = outputDir('bench');
 /** Rounds of every boot; the tables show medians (INETBOOT_BENCH_ROUNDS, default 3; 0: the media
@@ -145,12 +145,6 @@ interface Boot {
   server?: { firstStartS: number; lastEndS: number };
   log: string;
 }
-
-const median = (v: number[]): number | null => {
-  if (v.length === 0) return null;
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** Seconds of each stage from a boot's timed lines: each boundary is searched after the last found. */
 function stageSeconds(lines: readonly TimedLine[], way: Way, server?: { firstStartS: number; lastEndS: number }): { stages: (number | null)[]; fromServer: boolean[] } {
