@@ -49,6 +49,7 @@ bc                                   bc                  the kernel build comput
 tar                                  tar                 unpacks the kernel source tarball
 xz                                   xz-utils            compresses the kernel and the initramfs of the tiny preboot
 nice                                 coreutils           keeps long builds at a low priority
+/usr/include/gelf.h                  libelf-dev          libelf's headers, for the kernel's objtool (kernel-source backend)
 /usr/lib/grub/i386-pc/modinfo.sh     grub-pc-bin         GRUB for BIOS machines
 /usr/lib/grub/x86_64-efi/modinfo.sh  grub-efi-amd64-bin  GRUB for UEFI machines
 /usr/share/OVMF/OVMF_CODE_4M.fd      ovmf                UEFI firmware for --uefi

@@ -76,6 +76,16 @@ describe('doctor report', () => {
     expect(r.apt_get).toBe('apt-get install libssl-dev');
   });
 
+  test("libelf's headers stop the kernel-source backend, which builds the kernel's objtool, and no other", async () => {
+    const r = await doctor({ cacheDir: tmp(), lookup: lookupWithout('/usr/include/gelf.h'), hasLibrary: everyLibrary });
+    const missing = (command: string) => r.commands.find((c) => c.command === command)!.missing;
+    expect(missing('build-iso --preboot-backend kernel-source')).toEqual(['/usr/include/gelf.h']);
+    expect(missing('build-preboot --preboot-backend kernel-source')).toEqual(['/usr/include/gelf.h']);
+    expect(missing('build-iso')).toEqual([]);
+    expect(missing('build-iso --preboot-backend buildroot')).toEqual([]);
+    expect(r.apt_get).toBe('apt-get install libelf-dev');
+  });
+
   test('joinNeeds: each tool once, with the reason of its first list', () => {
     const joined = joinNeeds(needs('make', 'gcc'), needs('gcc', 'ldd'), [{ name: 'ldd', reason: 'another reason' }]);
     expect(joined.map((n) => n.name)).toEqual(['make', 'gcc', 'ldd']);

@@ -34,7 +34,9 @@ export const DEBIAN_KERNEL_SOURCE = '/usr/src/linux-source-6.1.tar.xz';
 /** Bump when the way the kernel is built changes, so that old cache entries are not reused. */
 const RECIPE = 'inetboot-kernel-source-1';
 
-export const KERNEL_SOURCE_TOOLS = needs('make', 'gcc', 'flex', 'bison', 'bc', 'tar', 'xz', 'nice');
+// gelf.h: x86_64's tinyconfig keeps CONFIG_OBJTOOL, whose build needs libelf's headers; without
+// them `make` fails minutes into the build ("gelf.h: No such file or directory").
+export const KERNEL_SOURCE_TOOLS = needs('make', 'gcc', 'flex', 'bison', 'bc', 'tar', 'xz', 'nice', '/usr/include/gelf.h');
 
 export interface SourceKernel {
   bzImage: string;
