@@ -4,7 +4,8 @@
  * buildroot-overlay/board/inetboot/rootfs_overlay/lib/inetboot/common.sh) instead of BusyBox's
  * sha256sum, which is plain C: libcrypto's x86_64 assembly picks the CPU's SHA instructions
  * where it has them (about 6 times BusyBox's speed on such a CPU), and its integer code
- * elsewhere (about 1.3 times BusyBox's speed under QEMU/TCG, whose default CPU has none).
+ * elsewhere (about 1.4 times BusyBox's speed under QEMU/TCG, whose default CPU has none;
+ * bench/preboot-steps.bench.ts measures both inside the preboot).
  *
  * Built by src/pipeline/preboot/sha256-tool.ts, linked with libcrypto statically (only its
  * SHA-256: about 40 KB) and glibc dynamically (the preboot carries glibc for kexec already):

@@ -12,7 +12,7 @@
  * deterministic: a refused connection and HTTP errors always rank last.
  */
 import { join } from 'node:path';
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { startFaultServer, type FaultMode, type FaultServer } from '../helpers/fault-server.js';
@@ -46,6 +46,9 @@ beforeAll(async () => {
   faults = await startFaultServer({ root: target.dir });
   deadPort = await freePort();
   const sha256 = target.kernelSha256;
+  // Not the kernel: one line whose first word is the kernel's sha256, which `cat` as the
+  // checker would have "verified".
+  writeFileSync(join(target.dir, 'forged'), `${sha256}  not a kernel\n`);
   preboot = await buildPreboot(DIR, {
     mirrors: { site: [`${faults.baseUrlForGuest}/wrong/4096`, nginx.baseUrlForGuest] },
     entries: [
@@ -59,6 +62,7 @@ beforeAll(async () => {
       entry('all-bad', { urls: [dead(), fault('status', 500), fault('stall', CUT), fault('wrong', 0)], sha256 }),
       entry('resume', { url: fault('stall-ranges', CUT), sha256 }),
       entry('unpinned-nocl', { url: fault('truncate-nocl', CUT) }),
+      entry('forged', { url: good('forged'), sha256 }),
     ],
   });
 }, scaled(600_000));
@@ -152,6 +156,22 @@ describe('downloads: faults and fallbacks (QEMU)', () => {
     );
     expect(l.at(-1)).toBe('inetboot: starting Downloads: unpinned-nocl');
     expect(r.log).not.toContain('TARGET-');
+  }, T);
+
+  // The kernel hands init every KEY=VALUE without a dot as an environment variable, so what is
+  // typed at GRUB reaches init's environment; init sets the checker itself (IB_SHA256, read by
+  // common.sh's sha256_of), and a typed one changes nothing.
+  it('a checker typed at GRUB (IB_SHA256=/bin/cat) is not used: a file that starts with the pinned sha256 is refused', async () => {
+    const r = await bootScenario({
+      preboot, dir: DIR, name: 'forged', entry: 'forged', extraCmdline: 'IB_SHA256=/bin/cat ib.retries=0',
+      expect: 'boot stopped', failOn: ['Kernel panic', TARGET_MARKER, 'loading kernel with command line'],
+    });
+    times.forged = r.elapsedMs;
+    expect(r.ok, r.lastLines.join('\n')).toBe(true);
+    const l = lines(r.log);
+    expect(l).toContain(`inetboot: ERROR: sha256 mismatch for ${good('forged')}`);
+    expect(l).toContainEqual(expect.stringMatching(new RegExp(`^inetboot:   got      (?!${target.kernelSha256})[0-9a-f]{64}$`)));
+    expect(r.log).not.toContain(`verified sha256 of ${good('forged')}`);
   }, T);
 
   it('every mirror bad: stops naming each cause, no kexec', async () => {

@@ -3,9 +3,9 @@
  *   debian         Debian's stock kernel package + the host's BusyBox/kexec + NIC modules (gzip)
  *   kernel-source  a tiny kernel built from a Linux source tree with every driver built in,
  *                  the same BusyBox (static) and kexec, no modules (xz)
- * Both carry the sha256 checker compiled from preboot-tools/ (sha256-tool.ts); Buildroot's
- * preboot checks with BusyBox's sha256sum (common.sh's sha256_of falls back to it).
  *   buildroot      kernel and root filesystem from Buildroot with buildroot-overlay/
+ * The first two carry the sha256 checker compiled from preboot-tools/ (sha256-tool.ts);
+ * Buildroot's preboot checks with BusyBox's sha256sum (common.sh's sha256_of falls back to it).
  * Each produces a Preboot; the ISO stage only copies it.
  */
 import { readFileSync, statSync } from 'node:fs';

@@ -4,9 +4,9 @@
  * (dynamic: the preboot already carries glibc for kexec). The preboot's sha256_of (common.sh)
  * uses it for every pinned download instead of BusyBox's sha256sum: OpenSSL's assembly uses
  * the CPU's SHA instructions where it has them, about 6 times BusyBox's speed on such a CPU
- * (500 MB: 0.34 s against 1.95 s on the development machine), and is still about 1.3 times
- * faster without them (200 MB inside the tiny preboot under QEMU/TCG: 2.2 to 2.5 s against 3.0
- * to 3.2 s). The compile takes well under a second, so it is not cached.
+ * (500 MB: 0.34 s against 1.95 s, whole-process timings), and is still about 1.4 times faster
+ * without them (200 MB inside the preboots under QEMU/TCG: 2.0 s against 2.8 s, measured by
+ * bench/preboot-steps.bench.ts). The compile takes well under a second, so it is not cached.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -19,9 +19,9 @@ glob_paths() {
 # sha256_of FILE: the sha256 of FILE (64 lower-case hex digits), or nothing when it cannot be
 # read (the hasher says why on stderr). /sbin/inetboot-sha256 (preboot-tools/inetboot-sha256.c:
 # OpenSSL's SHA-256, which uses the CPU's SHA instructions where it has them; about 6 times
-# BusyBox's speed on such a CPU, 1.3 times under QEMU/TCG) where the preboot carries it, as the
+# BusyBox's speed on such a CPU, 1.4 times under QEMU/TCG) where the preboot carries it, as the
 # debian and kernel-source backends' do; else BusyBox's sha256sum (Buildroot's preboot).
-# IB_SHA256 names another hasher of the same output, for the host tests of these scripts.
+# IB_SHA256 names the checker: init sets it; the host tests of these scripts name another.
 sha256_of() {
 	local tool=${IB_SHA256:-/sbin/inetboot-sha256}
 	[ -x "$tool" ] || tool=sha256sum

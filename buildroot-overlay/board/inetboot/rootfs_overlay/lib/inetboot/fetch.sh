@@ -182,7 +182,7 @@ fetch_one() {
 		return 1
 	fi
 	if [ -n "$want" ]; then
-		# Said before the hash: on a slow CPU a large file takes seconds (200 MB: 3 s under
+		# Said before the hash: on a slow CPU a large file takes seconds (200 MB: 2 s under
 		# QEMU/TCG), and bench/ipxe.bench.ts ends its download stage here.
 		say "checking the sha256 of $url"
 		got_sha=$(sha256_of "$part")
