@@ -36,7 +36,7 @@
 # `preboot-steps`: inside the debian and tiny preboots, BIOS and UEFI, the steps that a 200 MB
 # initrd costs, each timed by the guest's clock: the download and the CPU's idle share during it,
 # the sha256 by BusyBox and by the preboot's inetboot-sha256, and kexec's load four ways
-# (bench/preboot-steps.bench.ts; 4 boots a round, 3 rounds, about 15 minutes). Writes
+# (bench/preboot-steps.bench.ts; 4 boots a round, 3 rounds, about 6 minutes). Writes
 # test-output/bench/preboot-steps.{md,json}.
 #
 # The kernel-source backend builds its kernel once (about 5 minutes on 2 cores) and reuses it
