@@ -13,6 +13,8 @@ APT_PACKAGES=(
   # build-iso and the preboot it assembles
   grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools
   busybox-static kexec-tools kmod cpio xz-utils ca-certificates openssl
+  # the preboot's sha256 checker (preboot-tools/), compiled against OpenSSL's static libcrypto
+  gcc libssl-dev
   # make-cache-disk
   dosfstools e2fsprogs
   # the kernel-source backend (the tiny preboot kernel from Debian's Linux source)
