@@ -90,26 +90,35 @@ export async function ipxeIso(pkg: string, t: Target, output: string): Promise<v
   });
 }
 
-/** `inetboot build-iso` of one entry booting the target (sha256 pinned, menu timeout 0), with the
- * debian or the tiny (kernel-source) preboot. */
-export async function inetbootIso(way: 'debian' | 'tiny', t: Target, output: string): Promise<void> {
+/** `inetboot build-iso` of a config with one entry (ENTRY: its YAML lines after "- id: ...",
+ * indented) and menu timeout 0, with the debian or the tiny (kernel-source) preboot. */
+export async function inetbootEntryIso(way: 'debian' | 'tiny', id: string, entry: string[], output: string): Promise<void> {
   const yaml = `${output}.yaml`;
-  writeFileSync(
-    yaml,
-    [
-      'timeout: 0',
-      'entries:',
-      '  - id: bench',
-      '    title: Benchmark entry',
-      `    kernel: { url: "${t.kernelUrl}", sha256: "${t.kernelSha256}" }`,
-      `    initrd: { url: "${t.initrdUrl}", sha256: "${t.initrdSha256}" }`,
-      `    append: ${t.append}`,
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(yaml, ['timeout: 0', 'entries:', `  - id: ${id}`, ...entry.map((l) => `    ${l}`), ''].join('\n'));
   const backend = way === 'tiny' ? 'kernel-source' : 'debian';
   const r = await bin(['-q', 'build-iso', '-c', yaml, '--preboot-backend', backend, '--kernel-source', KERNEL_SOURCE, '-o', output]);
   if (r.code !== 0) throw new Error(`build-iso (${backend}) failed:\n${r.stderr}`);
+}
+
+/** `inetboot build-iso` of one entry booting the target (sha256 pinned, menu timeout 0), with the
+ * debian or the tiny (kernel-source) preboot. */
+export async function inetbootIso(way: 'debian' | 'tiny', t: Target, output: string): Promise<void> {
+  await inetbootEntryIso(
+    way,
+    'bench',
+    [
+      'title: Benchmark entry',
+      `kernel: { url: "${t.kernelUrl}", sha256: "${t.kernelSha256}" }`,
+      `initrd: { url: "${t.initrdUrl}", sha256: "${t.initrdSha256}" }`,
+      `append: ${t.append}`,
+    ],
+    output,
+  );
+}
+
+/** LIST turned by ROUND - 1 places: interleaved rounds, so that no item always follows the same other. */
+export function turned<T>(list: readonly T[], round: number): T[] {
+  return list.map((_, i) => list[(i + round - 1) % list.length]!);
 }
 
 /** The medium of a way. */

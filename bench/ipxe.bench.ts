@@ -44,7 +44,7 @@ import { startDelayedLink, type DelayedLink } from './delayed-link.js';
 import { passtFromSource, PASST_SUITE } from './passt.js';
 import { outputDir } from '../test/helpers/paths.js';
 import { sha256, TARGET_MARKER, writeTargetFiles } from '../test/helpers/target.js';
-import { ALL_WAYS, IPXE_PACKAGE, ipxeTypedLine, median, subsetFromEnv, WAY_TITLE, wayIso, waysFromEnv, type Target, type Way } from './ipxe-media.js';
+import { ALL_WAYS, IPXE_PACKAGE, ipxeTypedLine, median, subsetFromEnv, turned, WAY_TITLE, wayIso, waysFromEnv, type Target, type Way } from './ipxe-media.js';
 
 const OUT = outputDir('bench');
 /** Rounds of every boot; the tables show medians (INETBOOT_BENCH_ROUNDS, default 3; 0: the media
@@ -282,7 +282,7 @@ it('inetboot (debian, tiny) against iPXE: small and 200 MB initrd, BIOS and UEFI
     for (let round = 1; round <= ROUNDS; round++) {
       // Interleaved: a machine that slows down for a while slows every way; the order turns by
       // one each round, so no way is always the first after another's boot.
-      const order = WAYS.map((_, i) => WAYS[(i + round - 1) % WAYS.length]!);
+      const order = turned(WAYS, round);
       for (const row of ROWS) {
         for (const way of order) {
           const b = await boot(row, way, round);

@@ -19,10 +19,9 @@ import { it } from 'vitest';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { bootAndWatch } from '../src/qemu/boot.js';
 import { startNginx } from '../test/helpers/nginx.js';
-import { bin } from '../test/helpers/cli.js';
 import { outputDir } from '../test/helpers/paths.js';
 import { sha256, writeTargetFiles } from '../test/helpers/target.js';
-import { KERNEL_SOURCE, median, subsetFromEnv } from './ipxe-media.js';
+import { inetbootEntryIso, median, subsetFromEnv, turned } from './ipxe-media.js';
 
 const OUT = outputDir('bench');
 const ROUNDS = Number(process.env.INETBOOT_BENCH_ROUNDS ?? 3);
@@ -35,6 +34,7 @@ type Way = 'debian' | 'tiny';
 type Firmware = 'bios' | 'uefi';
 const WAYS = subsetFromEnv<Way>('INETBOOT_BENCH_WAYS', ['debian', 'tiny'], (w) => w);
 const FIRMWARES: Firmware[] = ['bios', 'uefi'];
+const CELLS = WAYS.flatMap((w) => FIRMWARES.map((f) => [w, f] as const));
 
 /** The steps steps.sh prints ("STEP NAME VALUE"), in its order, with what each is. */
 const STEPS: { name: string; title: string; unit: 's' | '%' | 'address' }[] = [
@@ -79,31 +79,14 @@ it('the preboot steps of a 200 MB initrd: download, sha256 two ways, kexec load 
     const media = new Map<Way, string>();
     for (const way of WAYS) {
       const iso = join(OUT, `preboot-steps-${way}.iso`);
-      const yaml = `${iso}.yaml`;
-      writeFileSync(
-        yaml,
-        [
-          'timeout: 0',
-          'entries:',
-          '  - id: steps',
-          '    title: Preboot steps',
-          `    iscript: { url: "${base}/steps.sh", sha256: "${sha256(script)}" }`,
-          `    append: "${base} ${sha256(big)}"`,
-          '',
-        ].join('\n'),
-      );
-      const backend = way === 'tiny' ? 'kernel-source' : 'debian';
-      const r = await bin(['-q', 'build-iso', '-c', yaml, '--preboot-backend', backend, '--kernel-source', KERNEL_SOURCE, '-o', iso]);
-      if (r.code !== 0) throw new Error(`build-iso (${backend}) failed:\n${r.stderr}`);
+      await inetbootEntryIso(way, 'steps', ['title: Preboot steps', `iscript: { url: "${base}/steps.sh", sha256: "${sha256(script)}" }`, `append: "${base} ${sha256(big)}"`], iso);
       media.set(way, iso);
     }
 
     const boots = new Map(WAYS.flatMap((w) => FIRMWARES.map((f) => [`${w} ${f}`, [] as Boot[]])));
     for (let round = 1; round <= ROUNDS; round++) {
       // Interleaved, the order turned each round (as bench/ipxe.bench.ts).
-      const cells = WAYS.flatMap((w) => FIRMWARES.map((f) => [w, f] as const));
-      const order = cells.map((_, i) => cells[(i + round - 1) % cells.length]!);
-      for (const [way, firmware] of order) {
+      for (const [way, firmware] of turned(CELLS, round)) {
         const logFile = join(OUT, `preboot-steps-${way}-${firmware}-r${round}.console.log`);
         const r = await bootAndWatch({
           iso: media.get(way)!,

@@ -32,19 +32,21 @@ a1=$(cpu_all_ticks)
 step download "$(took "$t0" "$t1")"
 step download-cpu-idle-percent "$(((i1 - i0) * 100 / (a1 - a0 + 1)))"
 
+# sha256_step NAME HASHER: times HASHER (sha256sum's output) on the 200 MB file, whose digest
+# must be the one the bench pinned.
+sha256_step() {
+	local t0 t1 got
+	t0=$(up)
+	got=$("$2" "$dir/big.img" | cut -d' ' -f1)
+	t1=$(up)
+	[ "$got" = "$want" ] || failed "$2 printed $got, not $want"
+	step "$1" "$(took "$t0" "$t1")"
+}
 # The two hashers of common.sh's sha256_of: BusyBox's sha256sum (Buildroot's preboot) and the
 # checker the debian and kernel-source preboots carry (preboot-tools/inetboot-sha256.c).
-t0=$(up)
-got=$(sha256sum "$dir/big.img" | cut -d' ' -f1)
-t1=$(up)
-[ "$got" = "$want" ] || failed "BusyBox sha256sum printed $got, not $want"
-step sha256-busybox "$(took "$t0" "$t1")"
+sha256_step sha256-busybox sha256sum
 [ -x /sbin/inetboot-sha256 ] || failed "this preboot has no /sbin/inetboot-sha256"
-t0=$(up)
-got=$(/sbin/inetboot-sha256 "$dir/big.img" | cut -d' ' -f1)
-t1=$(up)
-[ "$got" = "$want" ] || failed "inetboot-sha256 printed $got, not $want"
-step sha256-inetboot "$(took "$t0" "$t1")"
+sha256_step sha256-inetboot /sbin/inetboot-sha256
 
 # kexec_load_step NAME [KEXEC-OPTION...]: times kexec -l of the target kernel and the 200 MB
 # initrd (-d: where kexec-tools put each segment goes to $dir/kexec.log), then unloads it.

@@ -67,23 +67,27 @@ describe('doctor report', () => {
     expect(r.tools.find((t) => t.name === 'flex')!.needed_by).toEqual(['build-iso --preboot-backend kernel-source', 'build-preboot --preboot-backend kernel-source']);
   });
 
-  test("the preboot's sha256 checker: gcc and the static libcrypto stop build-iso on the backends that compile it, not buildroot's", async () => {
-    const r = await doctor({ cacheDir: tmp(), lookup: lookupWithout('/usr/lib/x86_64-linux-gnu/libcrypto.a'), hasLibrary: everyLibrary });
+  test.each([
+    {
+      file: '/usr/lib/x86_64-linux-gnu/libcrypto.a',
+      why: "the preboot's sha256 checker, which the debian and kernel-source backends compile",
+      stops: ['build-iso', 'build-iso --preboot-backend kernel-source'],
+      spares: ['build-iso --preboot-backend buildroot'],
+      pkg: 'libssl-dev',
+    },
+    {
+      file: '/usr/include/gelf.h',
+      why: "the kernel's objtool, which the kernel-source backend builds",
+      stops: ['build-iso --preboot-backend kernel-source', 'build-preboot --preboot-backend kernel-source'],
+      spares: ['build-iso', 'build-iso --preboot-backend buildroot'],
+      pkg: 'libelf-dev',
+    },
+  ])('$file ($why) stops exactly the commands that need it', async ({ file, stops, spares, pkg }) => {
+    const r = await doctor({ cacheDir: tmp(), lookup: lookupWithout(file), hasLibrary: everyLibrary });
     const missing = (command: string) => r.commands.find((c) => c.command === command)!.missing;
-    expect(missing('build-iso')).toEqual(['/usr/lib/x86_64-linux-gnu/libcrypto.a']);
-    expect(missing('build-iso --preboot-backend kernel-source')).toEqual(['/usr/lib/x86_64-linux-gnu/libcrypto.a']);
-    expect(missing('build-iso --preboot-backend buildroot')).toEqual([]);
-    expect(r.apt_get).toBe('apt-get install libssl-dev');
-  });
-
-  test("libelf's headers stop the kernel-source backend, which builds the kernel's objtool, and no other", async () => {
-    const r = await doctor({ cacheDir: tmp(), lookup: lookupWithout('/usr/include/gelf.h'), hasLibrary: everyLibrary });
-    const missing = (command: string) => r.commands.find((c) => c.command === command)!.missing;
-    expect(missing('build-iso --preboot-backend kernel-source')).toEqual(['/usr/include/gelf.h']);
-    expect(missing('build-preboot --preboot-backend kernel-source')).toEqual(['/usr/include/gelf.h']);
-    expect(missing('build-iso')).toEqual([]);
-    expect(missing('build-iso --preboot-backend buildroot')).toEqual([]);
-    expect(r.apt_get).toBe('apt-get install libelf-dev');
+    for (const command of stops) expect(missing(command), command).toEqual([file]);
+    for (const command of spares) expect(missing(command), command).toEqual([]);
+    expect(r.apt_get).toBe(`apt-get install ${pkg}`);
   });
 
   test('joinNeeds: each tool once, with the reason of its first list', () => {
