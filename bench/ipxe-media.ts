@@ -85,7 +85,7 @@ export async function ipxeIso(pkg: string, t: Target, output: string): Promise<v
   copyFileSync(join(pkg, 'boot', 'ipxe.efi'), join(tree, 'ipxe.efi'));
   writeFileSync(join(tree, 'boot.ipxe'), ipxeScript(t));
   writeFileSync(join(tree, 'boot', 'grub', 'grub.cfg'), IPXE_GRUB_CFG);
-  await run('grub-mkrescue', ['-o', output, '--fonts=', '--locales=', '--themes=', '--compress=xz', `--install-modules=${[...GRUB_MODULES, 'linux16', 'chain'].join(' ')}`, tree], {
+  await run('grub-mkrescue', ['-o', output, '--fonts=', '--locales=', '--themes=', '--compress=xz', `--install-modules=${[...GRUB_MODULES, 'chain'].join(' ')}`, tree], {
     logFile: `${output}.log`,
   });
 }

@@ -25,14 +25,15 @@ export const VOLUME_ID = 'INETBOOT';
  * The GRUB modules copied onto the ISO (grub-mkrescue adds their dependencies from
  * moddep.lst). Untrimmed, the modules of both platforms add about 15 MB: a grub-mkrescue ISO of
  * 25 MB fell to 9.3 MB with this list, --compress=xz and no fonts, locales or themes.
- * - normal, echo, test, linux, serial: what grub.cfg uses (linux brings initrd along).
+ * - normal, echo, test, linux, linux16, serial: what grub.cfg uses (linux brings initrd along,
+ *   linux16 initrd16; linux16 exists for BIOS only, and grub-mkrescue skips it for UEFI).
  * - part_*: grub-mkrescue's early config loads every partition module it knows; a missing one
  *   stops GRUB at start with "file .../part_acorn.mod not found".
  * - all_video: under OVMF, without video modules `linux` fails with "no suitable video mode found".
  * - iso9660, search_*: the early config finds the CD by its files.
  */
 export const GRUB_MODULES = [
-  'normal', 'echo', 'test', 'linux', 'serial', 'terminal', 'all_video', 'iso9660',
+  'normal', 'echo', 'test', 'linux', 'linux16', 'serial', 'terminal', 'all_video', 'iso9660',
   'search', 'search_fs_file', 'search_fs_uuid', 'search_label',
   'part_acorn', 'part_amiga', 'part_apple', 'part_bsd', 'part_dfly', 'part_dvh', 'part_gpt',
   'part_msdos', 'part_plan', 'part_sun', 'part_sunpc',

@@ -4,8 +4,9 @@
  * GRUB gets only titles, ids and fixed paths. Each entry boots the preboot system with
  * `ib.entry=ID` plus console parameters; the entry's URLs, hashes and target command
  * line travel as data files inside the preboot initramfs. That keeps user data out of
- * GRUB's quoting and out of its 2048-byte command-line buffer, and leaves the `linux`
- * line short enough for a person to edit at GRUB's prompt.
+ * GRUB's quoting and out of its 2048-byte command-line buffer, and leaves the line that
+ * starts the preboot short enough for a person to edit at GRUB's prompt. That line's command
+ * is `$inetboot_linux`, set once in grub-templates/header.cfg: linux16 on BIOS, linux on UEFI.
  *
  * The templates in grub-templates/ hold no logic: every value is quoted here first.
  */

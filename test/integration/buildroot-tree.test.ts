@@ -121,7 +121,7 @@ describe('buildroot-overlay is a BR2_EXTERNAL tree', () => {
 
   it('the BusyBox fragment enables the applets the init runs', () => {
     const values = kconfigValues(read(join(BOARD, 'busybox.config')));
-    for (const sym of ['CONFIG_UDHCPC', 'CONFIG_WGET', 'CONFIG_IP', 'CONFIG_SHA256SUM', 'CONFIG_TIMEOUT', 'CONFIG_AWK', 'CONFIG_SETSID', 'CONFIG_MOUNT']) {
+    for (const sym of ['CONFIG_UDHCPC', 'CONFIG_WGET', 'CONFIG_IP', 'CONFIG_SHA256SUM', 'CONFIG_TIMEOUT', 'CONFIG_AWK', 'CONFIG_SETSID', 'CONFIG_MOUNT', 'CONFIG_MKFIFO']) {
       expect(values.get(sym), sym).toBe('y');
     }
   });

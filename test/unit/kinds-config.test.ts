@@ -120,7 +120,7 @@ describe('entry kinds elsewhere', () => {
   test('the GRUB menu is the same for every kind: ib.entry=ID only', () => {
     const cfg = renderMenu(parseConfig(text, 'ib.yaml').config);
     expect(cfg).toContain("menuentry 'BuildRoot Shell' --id shell {");
-    expect(cfg).toContain('linux /boot/inetboot/vmlinuz ib.entry=shell console=tty0 console=ttyS0,115200n8 quiet');
+    expect(cfg).toContain('\t$inetboot_linux /boot/inetboot/vmlinuz ib.entry=shell console=tty0 console=ttyS0,115200n8 quiet');
     expect(cfg).not.toContain('iscript');
   });
 });

@@ -56,14 +56,21 @@ network_up() {
 # options: IB_DHCP_TRIES discover packets 2 s apart on each interface, all in parallel, so a
 # machine with a dead port costs no more time than one with a single NIC. udhcpc runs with
 # lib/inetboot/udhcpc-lease, which only writes the lease down; the winner is configured here.
+# Each udhcpc's subshell names its interface on a FIFO when udhcpc ends (with -q, right after
+# the lease), and the loop below sleeps in `read` until then: polling every 0.2 s cost the boot
+# 0.1 s on average (bench/ipxe.bench.ts, stage "DHCP").
 net_dhcp() {
 	local - i dir left winner n pids
 	set -f
 	dir=$IB_RUN/dhcp
 	rm -rf "$dir"
 	mkdir -p "$dir"
+	# Read-write on fd 4, so that neither side blocks in open(2); it stays open until every
+	# subshell has been waited for (a writer opening a FIFO that has no reader waits forever).
+	mkfifo "$dir/ended" && exec 4<>"$dir/ended" || fail "network: cannot make $dir/ended"
 	say "DHCP on $(echo $1) ..."
 	pids=
+	left=0
 	for i in $1; do
 		ip link set "$i" up
 		# -n: exit if no lease; -q: exit after the lease; -t/-T: tries and seconds between them.
@@ -71,27 +78,22 @@ net_dhcp() {
 			IB_RUN=$IB_RUN udhcpc -i "$i" -n -q -t "$IB_DHCP_TRIES" -T 2 -A 1 -p "$dir/$i.pid" \
 				-s "$IB_LIB/udhcpc-lease" >"$IB_RUN/udhcpc.$i.log" 2>&1
 			echo "$?" >"$dir/$i.rc"
+			echo "$i" >"$dir/ended"
 		) &
 		pids="$pids $!"
+		left=$((left + 1))
 	done
 	winner=
-	while [ -z "$winner" ]; do
-		left=0
-		for i in $1; do
-			if [ -s "$dir/$i/ip" ]; then
-				winner=$i
-				break
-			fi
-			[ -e "$dir/$i.rc" ] || left=$((left + 1))
-		done
-		[ -n "$winner" ] || [ "$left" -gt 0 ] || break
-		[ -n "$winner" ] || sleep 0.2
+	while [ -z "$winner" ] && [ "$left" -gt 0 ] && read -r i <&4; do
+		left=$((left - 1))
+		[ -s "$dir/$i/ip" ] && winner=$i
 	done
 	for i in $1; do
 		[ -r "$dir/$i.pid" ] && read -r n <"$dir/$i.pid" && kill "$n" 2>/dev/null
 	done
 	# Only these: PID 1 may have other children.
 	for n in $pids; do wait "$n"; done
+	exec 4<&-
 	if [ -z "$winner" ]; then
 		for i in $1; do ip link set "$i" down; done
 		fail "no DHCP lease on any interface ($(echo $1)): check the cable and that the network has a DHCP server"
