@@ -67,7 +67,8 @@ net_dhcp() {
 	mkdir -p "$dir"
 	# Read-write on fd 4, so that neither side blocks in open(2); it stays open until every
 	# subshell has been waited for (a writer opening a FIFO that has no reader waits forever).
-	mkfifo "$dir/ended" && exec 4<>"$dir/ended" || fail "network: cannot make $dir/ended"
+	# `command exec`: a failed redirection of a plain `exec` ends the shell, and this is PID 1.
+	mkfifo "$dir/ended" && command exec 4<>"$dir/ended" || fail "network: cannot make $dir/ended"
 	say "DHCP on $(echo $1) ..."
 	pids=
 	left=0
@@ -93,7 +94,7 @@ net_dhcp() {
 	done
 	# Only these: PID 1 may have other children.
 	for n in $pids; do wait "$n"; done
-	exec 4<&-
+	command exec 4<&-
 	if [ -z "$winner" ]; then
 		for i in $1; do ip link set "$i" down; done
 		fail "no DHCP lease on any interface ($(echo $1)): check the cable and that the network has a DHCP server"
