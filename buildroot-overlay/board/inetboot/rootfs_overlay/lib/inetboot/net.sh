@@ -78,7 +78,6 @@ net_dhcp() {
 		(
 			IB_RUN=$IB_RUN udhcpc -i "$i" -n -q -t "$IB_DHCP_TRIES" -T 2 -A 1 -p "$dir/$i.pid" \
 				-s "$IB_LIB/udhcpc-lease" >"$IB_RUN/udhcpc.$i.log" 2>&1
-			echo "$?" >"$dir/$i.rc"
 			echo "$i" >"$dir/ended"
 		) &
 		pids="$pids $!"
