@@ -34,9 +34,12 @@
 # network installer (debian-installer-12-netboot-amd64, unmodified), by binary search over -m
 # (bench/ipxe-memory.bench.ts; about 8 boots a way). Writes test-output/bench/ipxe-memory.{md,json}.
 # `preboot-steps`: inside the debian and tiny preboots, BIOS and UEFI, the steps that a 200 MB
-# initrd costs, each timed by the guest's clock: the download and the CPU's idle share during it,
-# the sha256 by BusyBox and by the preboot's inetboot-sha256, and kexec's load four ways
-# (bench/preboot-steps.bench.ts; 4 boots a round, 3 rounds, about 6 minutes). Writes
+# initrd costs, each timed by the guest's clock: the download (to the tmpfs and to /dev/null) and
+# the CPU's idle share during it, the sha256 by BusyBox, by the preboot's inetboot-sha256 and
+# while downloading, and kexec's load four ways; each on QEMU's lazily backed RAM (as every
+# other bench runs) and on RAM preallocated with -mem-prealloc, which shows what the host's
+# page faults on the guest's first use of its RAM cost each step (bench/preboot-steps.bench.ts;
+# 8 boots a round, 3 rounds, about 15 minutes; INETBOOT_BENCH_RAM=lazy for half). Writes
 # test-output/bench/preboot-steps.{md,json}.
 #
 # The kernel-source backend builds its kernel once (about 5 minutes on 2 cores) and reuses it

@@ -32,6 +32,18 @@ a1=$(cpu_all_ticks)
 step download "$(took "$t0" "$t1")"
 step download-cpu-idle-percent "$(((i1 - i0) * 100 / (a1 - a0 + 1)))"
 
+# The same download to /dev/null: the network and wget alone, without writing 200 MB into the
+# tmpfs (pages the preboot has not used before).
+i0=$(cpu_idle_ticks)
+a0=$(cpu_all_ticks)
+t0=$(up)
+wget -q -O /dev/null "$base/big.img" || failed "download of $base/big.img to /dev/null"
+t1=$(up)
+i1=$(cpu_idle_ticks)
+a1=$(cpu_all_ticks)
+step download-to-null "$(took "$t0" "$t1")"
+step download-to-null-cpu-idle-percent "$(((i1 - i0) * 100 / (a1 - a0 + 1)))"
+
 # sha256_step NAME HASHER: times HASHER (sha256sum's output) on the 200 MB file, whose digest
 # must be the one the bench pinned.
 sha256_step() {
@@ -47,6 +59,14 @@ sha256_step() {
 sha256_step sha256-busybox sha256sum
 [ -x /sbin/inetboot-sha256 ] || failed "this preboot has no /sbin/inetboot-sha256"
 sha256_step sha256-inetboot /sbin/inetboot-sha256
+
+# Hashing while downloading: wget into a pipe, the checker reading it (/proc/self/fd/0: the
+# preboot has no /dev/stdin). The bench compares it with download-to-null + sha256-inetboot.
+t0=$(up)
+got=$(wget -q -O - "$base/big.img" | /sbin/inetboot-sha256 /proc/self/fd/0 | cut -d' ' -f1)
+t1=$(up)
+[ "$got" = "$want" ] || failed "wget | inetboot-sha256 printed $got, not $want"
+step sha256-while-downloading "$(took "$t0" "$t1")"
 
 # kexec_load_step NAME [KEXEC-OPTION...]: times kexec -l of the target kernel and the 200 MB
 # initrd (-d: where kexec-tools put each segment goes to $dir/kexec.log), then unloads it.
