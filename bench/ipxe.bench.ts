@@ -64,6 +64,8 @@ const APPEND = 'console=ttyS0';
 
 /** The tables show "-" for the ways left out. */
 const WAYS: Way[] = waysFromEnv();
+/** The inetboot ways among them (the bound table's columns). */
+const INETBOOT_WAYS = WAYS.filter((w) => w !== 'ipxe');
 type Size = 'small' | '200MB';
 type Firmware = 'bios' | 'uefi';
 interface Row {
@@ -128,8 +130,14 @@ const STAGES: { stage: string; inetboot: Boundary | null; ipxe: Boundary | null 
 /** Issue 11's targets: the best inetboot way at most this share of iPXE's time. */
 const TARGET_RATIO: Record<Size, number> = { small: 0.85, '200MB': 0.8 };
 /** The stages that move the files into the preboot and into kexec's segments (STAGES' names). */
-const TRANSFER_STAGES = ["downloads (inetboot: and the kernel's sha256)", 'kexec load'].map((name) => STAGES.findIndex((st) => st.stage === name));
-const SHA256_STAGE = STAGES.findIndex((st) => st.stage === 'sha256 of the initrd');
+/** STAGES' index of the stage NAME; an unknown name is a bug here, not a missing line. */
+function stageIndex(name: string): number {
+  const i = STAGES.findIndex((st) => st.stage === name);
+  if (i < 0) throw new Error(`internal: no stage named ${JSON.stringify(name)} in STAGES`);
+  return i;
+}
+const TRANSFER_STAGES = ["downloads (inetboot: and the kernel's sha256)", 'kexec load'].map(stageIndex);
+const SHA256_STAGE = stageIndex('sha256 of the initrd');
 
 interface TimedLine extends LineTime {
   line: string;
@@ -348,7 +356,7 @@ it('inetboot (debian, tiny) against iPXE: small and 200 MB initrd, BIOS and UEFI
       const ipxe = r.ways.ipxe?.median_seconds ?? null;
       const target = ipxe === null ? null : ipxe * TARGET_RATIO[row.initrd];
       const ways = Object.fromEntries(
-        WAYS.filter((w) => w !== 'ipxe').map((w) => {
+        INETBOOT_WAYS.map((w) => {
           const all = boots.get(`${rowKey(row)} ${w}`)!;
           const whole = all.every((b) => b.seconds !== null && TRANSFER_STAGES.every((k) => b.stages[k] !== null) && b.stages[SHA256_STAGE] !== null);
           return [
@@ -414,11 +422,11 @@ it('inetboot (debian, tiny) against iPXE: small and 200 MB initrd, BIOS and UEFI
       ]),
       "### Against the targets, with the downloads and kexec's load taking no time (medians of each way's boots without those two stages)",
       '',
-      `| initrd | firmware | link | target | target (s) | ${WAYS.filter((w) => w !== 'ipxe').map((w) => `${WAY_TITLE[w]}: measured (s) | ${WAY_TITLE[w]}: without downloads and load (s) | ${WAY_TITLE[w]}: of which sha256 of the initrd (s)`).join(' | ')} |`,
-      `|---|---|---|---:|---:|${WAYS.filter((w) => w !== 'ipxe').map(() => '---:|---:|---:').join('|')}|`,
+      `| initrd | firmware | link | target | target (s) | ${INETBOOT_WAYS.map((w) => `${WAY_TITLE[w]}: measured (s) | ${WAY_TITLE[w]}: without downloads and load (s) | ${WAY_TITLE[w]}: of which sha256 of the initrd (s)`).join(' | ')} |`,
+      `|---|---|---|---:|---:|${INETBOOT_WAYS.map(() => '---:|---:|---:').join('|')}|`,
       ...bounds.map((b, i) => {
         const r = rows[i]!;
-        const cells = WAYS.filter((w) => w !== 'ipxe').map((w) => {
+        const cells = INETBOOT_WAYS.map((w) => {
           const v = b.ways[w];
           return `${s(r.ways[w]?.median_seconds)} | ${v ? `${s(v.without_transfers_seconds)}${b.target_seconds !== null && v.without_transfers_seconds > b.target_seconds ? ' (over)' : ''}` : '-'} | ${v ? s(v.sha256_seconds, 2) : '-'}`;
         });
